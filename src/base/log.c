@@ -75,13 +75,15 @@ void log_write(enum log_level level, const char *msg, const char *fields, ...)
                      log_quote(qmsg, sizeof(qmsg), msg));
     off = n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
     if (fields && fields[0] && off + 2 < sizeof(line)) {
-        line[off++] = ' ';
+        /* Format after a space; keep the space only if the fields were not empty. */
         va_list ap;
         va_start(ap, fields);
-        n = vsnprintf(line + off, sizeof(line) - off, fields, ap);
+        n = vsnprintf(line + off + 1, sizeof(line) - off - 1, fields, ap);
         va_end(ap);
-        if (n > 0)
+        if (n > 0) {
+            line[off++] = ' ';
             off += (size_t)n < sizeof(line) - off ? (size_t)n : sizeof(line) - off - 1;
+        }
     }
     if (off >= sizeof(line) - 1)
         off = sizeof(line) - 2;

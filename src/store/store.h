@@ -45,9 +45,9 @@ struct store;
 struct store_watch;
 
 struct store_options {
-    size_t history;    /* changes kept for watches (0: 10000) */
-    bool sync_full;    /* PRAGMA synchronous=FULL (survives power loss), else NORMAL
-                          (survives a process crash / kill -9) */
+    size_t history;      /* changes kept for watches (0: 10000) */
+    bool sync_full;      /* PRAGMA synchronous=FULL (survives power loss), else NORMAL
+                            (survives a process crash / kill -9) */
     int busy_timeout_ms; /* how long to wait for a lock held by another process (0: none) */
 };
 
@@ -71,10 +71,10 @@ int store_get(struct store *s, const char *resource, const char *ns, const char 
 
 struct store_list_query {
     const char *resource;
-    const char *ns;          /* NULL or "": every namespace */
-    const char *after_ns;    /* continue point: list starts after (after_ns, after_name) */
-    const char *after_name;  /* NULL: from the start */
-    size_t limit;            /* 0: no limit */
+    const char *ns;         /* NULL or "": every namespace */
+    const char *after_ns;   /* continue point: list starts after (after_ns, after_name) */
+    const char *after_name; /* NULL: from the start */
+    size_t limit;           /* 0: no limit */
 };
 
 /* Called for each object in (namespace, name) order; obj is borrowed. Return
@@ -92,8 +92,7 @@ int store_count(struct store *s, const char *resource, const char *ns, size_t *c
 /* Writes. obj must carry metadata.name (and metadata.namespace for namespaced
  * resources; pass ns explicitly). The store sets metadata.resourceVersion in
  * obj to the new version and returns it in *rv. obj stays the caller's. */
-int store_create(struct store *s, const char *resource, const char *ns, json_t *obj,
-                 uint64_t *rv);
+int store_create(struct store *s, const char *resource, const char *ns, json_t *obj, uint64_t *rv);
 /* Replaces an existing object. expect_rv 0: unconditional; else -ESTALE
  * unless the stored resourceVersion equals expect_rv. */
 int store_update(struct store *s, const char *resource, const char *ns, json_t *obj,
