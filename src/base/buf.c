@@ -39,7 +39,7 @@ int buf_reserve(struct buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if (cap > b->max + 1)
+    if (b->max < SIZE_MAX && cap > b->max + 1)
         cap = b->max + 1;
     b->data = xrealloc(b->data, cap);
     if (b->cap == 0)

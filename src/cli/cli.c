@@ -141,7 +141,7 @@ bool cli_daemon_start(const struct cli_daemon *d, int argc, char **argv, int *ex
         {"v", 'v', CLI_STRING, &level, "LEVEL",
          "log level: error, warn, info, debug, trace or 0-4"},
     };
-    bool run = false;
+    bool run = false, config_ready = false;
     int pos = 1;
 
     if (!opts)
@@ -185,6 +185,7 @@ bool cli_daemon_start(const struct cli_daemon *d, int argc, char **argv, int *ex
     }
     if (d->schema) {
         config_init(d->schema, d->config);
+        config_ready = true;
         if (defaults) {
             config_print(d->schema, d->config, stdout);
             goto out;
@@ -207,6 +208,9 @@ bool cli_daemon_start(const struct cli_daemon *d, int argc, char **argv, int *ex
     }
     run = true;
 out:
+    /* When the program is not going to run, nothing stays for the caller to release. */
+    if (!run && config_ready)
+        config_release(d->schema, d->config);
     free(opts);
     return run;
 }

@@ -66,7 +66,8 @@ struct cli_daemon {
 
 /* Parses the command line and loads the configuration. Returns true when the
  * program should go on running; false with *exit_code set when it is done
- * (help or version printed: 0; bad usage or config: 2, problems printed). */
+ * (help or version printed: 0; bad usage or config: 2, problems printed); the
+ * configuration is then already released. */
 bool cli_daemon_start(const struct cli_daemon *d, int argc, char **argv, int *exit_code);
 
 #endif
