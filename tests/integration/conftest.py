@@ -22,3 +22,27 @@ def run(prog, *args, timeout=30, **kw):
 @pytest.fixture
 def cedge():
     return run
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
+    """Polls pred() until it returns a truthy value (returned) or timeout (AssertionError)."""
+    import time
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - polled conditions may fail while starting
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
