@@ -4,12 +4,15 @@
 #include "proto/message.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
 #include "base/mem.h"
 #include "base/uuid.h"
+#include "proto/jsonenc.h"
 #include "proto/resource.h"
 
 static char *dup_or_empty(const char *s)
@@ -266,63 +269,114 @@ int proto_message_decode(const void *data, size_t len, size_t max, struct proto_
  * Encoding.
  */
 
-/* Sets key to a string value, unless omitempty applies and value is "".
- * Returns -1 if value is not valid UTF-8 (JSON strings must be). */
-static int put_string(json_t *obj, const char *key, const char *value, bool omitempty)
+/* True if s is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF). Strings decoded by jansson always are; this
+ * guards the ones callers set. */
+static bool utf8_valid(const char *s)
 {
-    if (omitempty && value[0] == '\0')
-        return 0;
-    return json_object_set_new_nocheck(obj, key, json_string(value));
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        size_t n;
+        unsigned int cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1, cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2, cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += n + 1;
+    }
+    return true;
 }
 
-/* Builds the envelope with keys inserted in Go's struct order; jansson keeps
- * insertion order when dumping. Holds a new reference to m->content. Returns
- * NULL if a string field is not valid UTF-8. */
-static json_t *envelope_build(const struct proto_message *m)
+struct field {
+    const char *key; /* with its quotes, colon and leading comma if any */
+    const char *value;
+    bool omitempty;
+};
+
+/* Writes the fields in order; the first one written gets no comma. */
+static int put_fields(struct buf *out, size_t limit, const struct field *f, size_t n, bool first)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (f[i].omitempty && f[i].value[0] == '\0')
+            continue;
+        if (!utf8_valid(f[i].value))
+            return -EINVAL;
+        const char *key = f[i].key + (first ? 1 : 0);
+        first = false;
+        rc = json_enc_raw(out, limit, key);
+        if (rc == 0)
+            rc = json_enc_string(out, limit, f[i].value);
+    }
+    return rc;
+}
+
+/* Go's struct order: header{msg_id, parent_msg_id, timestamp, resourceversion,
+ * sync, type}, route{source, destination, group, operation, resource},
+ * content; msg_id, timestamp and content have no omitempty. */
+static int envelope_put(struct buf *out, size_t limit, const struct proto_message *m)
 {
     const struct proto_header *h = &m->header;
     const struct proto_route *r = &m->route;
-    json_t *header = json_object();
-    json_t *route = json_object();
-    json_t *root = json_object();
+    const struct field head1[] = {
+        {",\"msg_id\":", h->msg_id, false},
+        {",\"parent_msg_id\":", h->parent_msg_id, true},
+    };
+    const struct field head2[] = {
+        {",\"resourceversion\":", h->resourceversion, true},
+    };
+    const struct field head3[] = {
+        {",\"type\":", h->type, true},
+    };
+    const struct field route[] = {
+        {",\"source\":", r->source, true},     {",\"destination\":", r->destination, true},
+        {",\"group\":", r->group, true},       {",\"operation\":", r->operation, true},
+        {",\"resource\":", r->resource, true},
+    };
+    char ts[40];
+    snprintf(ts, sizeof(ts), ",\"timestamp\":%" PRId64, h->timestamp);
 
-    int bad = 0;
-
-    bad |= put_string(header, "msg_id", h->msg_id, false);
-    bad |= put_string(header, "parent_msg_id", h->parent_msg_id, true);
-    json_object_set_new_nocheck(header, "timestamp", json_integer(h->timestamp));
-    bad |= put_string(header, "resourceversion", h->resourceversion, true);
-    if (h->sync)
-        json_object_set_new_nocheck(header, "sync", json_true());
-    bad |= put_string(header, "type", h->type, true);
-
-    bad |= put_string(route, "source", r->source, true);
-    bad |= put_string(route, "destination", r->destination, true);
-    bad |= put_string(route, "group", r->group, true);
-    bad |= put_string(route, "operation", r->operation, true);
-    bad |= put_string(route, "resource", r->resource, true);
-
-    json_object_set_new_nocheck(root, "header", header);
-    json_object_set_new_nocheck(root, "route", route);
-    json_object_set_nocheck(root, "content", m->content ? m->content : json_null());
-    if (bad) {
-        json_decref(root);
-        return NULL;
-    }
-    return root;
-}
-
-struct dump_ctx {
-    struct buf *out;
-    size_t limit; /* out->len may not exceed this */
-};
-
-static int dump_cb(const char *p, size_t n, void *arg)
-{
-    struct dump_ctx *ctx = arg;
-    if (n > ctx->limit - ctx->out->len)
-        return -1;
-    return buf_append(ctx->out, p, n) == 0 ? 0 : -1;
+    int rc = json_enc_raw(out, limit, "{\"header\":{");
+    if (rc == 0)
+        rc = put_fields(out, limit, head1, ARRAY_SIZE(head1), true);
+    if (rc == 0)
+        rc = json_enc_raw(out, limit, ts);
+    if (rc == 0)
+        rc = put_fields(out, limit, head2, ARRAY_SIZE(head2), false);
+    if (rc == 0 && h->sync)
+        rc = json_enc_raw(out, limit, ",\"sync\":true");
+    if (rc == 0)
+        rc = put_fields(out, limit, head3, ARRAY_SIZE(head3), false);
+    if (rc == 0)
+        rc = json_enc_raw(out, limit, "},\"route\":{");
+    if (rc == 0)
+        rc = put_fields(out, limit, route, ARRAY_SIZE(route), true);
+    if (rc == 0)
+        rc = json_enc_raw(out, limit, "},\"content\":");
+    /* The envelope is depth 1, as in the decoder's count. */
+    if (rc == 0)
+        rc = json_enc_value(out, limit, m->content ? m->content : json_null(),
+                            PROTO_MESSAGE_MAX_DEPTH - 1);
+    if (rc == 0)
+        rc = json_enc_raw(out, limit, "}\n");
+    return rc;
 }
 
 int proto_message_encode(const struct proto_message *m, size_t max, struct buf *out)
@@ -332,17 +386,11 @@ int proto_message_encode(const struct proto_message *m, size_t max, struct buf *
     if (max > (size_t)INT32_MAX)
         max = INT32_MAX; /* the byte count is returned as an int */
     size_t start = out->len;
-    struct dump_ctx ctx = {out, start + max};
-    json_t *root = envelope_build(m);
-    if (!root)
-        return -EINVAL;
-    int rc = json_dump_callback(root, dump_cb, &ctx, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(root);
-    if (rc == 0)
-        rc = dump_cb("\n", 1, &ctx);
-    if (rc != 0) {
+    size_t limit = max > SIZE_MAX - start ? SIZE_MAX : start + max;
+    int rc = envelope_put(out, limit, m);
+    if (rc < 0) {
         buf_truncate(out, start);
-        return -EMSGSIZE;
+        return rc;
     }
     return (int)(out->len - start);
 }

@@ -362,6 +362,44 @@ static void test_deep_nesting(void **state)
     buf_release(&b);
 }
 
+/* Content strings and numbers are written the way Go's encoding/json does. */
+static void test_go_escaping(void **state)
+{
+    (void)state;
+    struct proto_message *m =
+        decode_ok("{\"header\":{\"msg_id\":\"<&>\",\"timestamp\":1},\"route\":{},\"content\":"
+                  "[\"a<b>&c\",\"q\\\"b\\\\s/\",\"\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f\","
+                  "\"\u2028\u2029\u00e9\u20ac\U0001f600\",1.5,1.0,-0.0,1e300,0.1,12345678901234567,"
+                  "-9223372036854775808,true,false,null,{},[]]}");
+    char *out = encode_ok(m);
+    assert_string_equal(
+        out,
+        "{\"header\":{\"msg_id\":\"\\u003c\\u0026\\u003e\",\"timestamp\":1},\"route\":{},"
+        "\"content\":[\"a\\u003cb\\u003e\\u0026c\",\"q\\\"b\\\\s/\","
+        "\"\\n\\r\\t\\u0008\\u000c\\u0001\\u001f\x7f\",\"\\u2028\\u2029\u00e9\u20ac\U0001f600\","
+        "1.5,1.0,-0.0,1e+300,0.1,12345678901234567,-9223372036854775808,true,false,null,"
+        "{},[]]}");
+    struct proto_message *back = decode_ok(out);
+    assert_true(json_equal(back->content, m->content));
+    proto_message_free(back);
+    free(out);
+
+    /* Caller-built content deeper than the cap is refused. */
+    json_t *deep = json_array();
+    json_t *cur = deep;
+    for (int i = 0; i < PROTO_MESSAGE_MAX_DEPTH; i++) {
+        json_t *next = json_array();
+        json_array_append_new(cur, next);
+        cur = next;
+    }
+    proto_message_set_content(m, deep);
+    struct buf b = BUF_INIT(PROTO_MESSAGE_MAX_DEFAULT);
+    assert_int_equal(proto_message_encode(m, 0, &b), -EINVAL);
+    assert_int_equal(b.len, 0);
+    buf_release(&b);
+    proto_message_free(m);
+}
+
 static struct proto_message *msg(const char *source, const char *group, const char *op,
                                  const char *resource, json_t *content)
 {
@@ -441,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_no_read_past_len),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_go_escaping),
         cmocka_unit_test(test_needs_ack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
