@@ -13,11 +13,12 @@
  * whitespace (Go's ReadJSON does the same). Encoding writes Go's key order and
  * omits the `omitempty` fields exactly as encoding/json does, followed by the
  * "\n" that gorilla's WriteJSON appends, so the output is the text-frame
- * payload KubeEdge itself would send (content bytes may differ where Go and
- * jansson format numbers or escape characters differently; the values are
- * equal). See docs/internals/proto.md.
+ * payload KubeEdge itself would send. Strings are escaped as Go escapes them
+ * (jsonenc.h); only reals may be formatted differently (equal values). See
+ * docs/internals/proto.md.
  *
- * Layering: depends on base (mem, buf, uuid, clock) and jansson only.
+ * Layering: depends on base (mem, buf, uuid, clock), jansson and
+ * proto/jsonenc, proto/resource.
  */
 #ifndef CEDGE_PROTO_MESSAGE_H
 #define CEDGE_PROTO_MESSAGE_H
