@@ -80,7 +80,7 @@ int pki_key_save_pem(EVP_PKEY *key, const char *path);
 int pki_key_load_pem(const char *path, EVP_PKEY **out);
 
 /* The private key as SEC1 ECPrivateKey DER: the bytes of KubeEdge's `cakeydata` and
- * the HMAC key of its bootstrap token. *der is malloc'd. */
+ * the HMAC key of its bootstrap token. *der is malloc'd; -EINVAL if key is not EC. */
 int pki_key_to_der(EVP_PKEY *key, unsigned char **der, size_t *len);
 /* Parses a private key from DER (SEC1 or PKCS#8); the whole input must be used. */
 int pki_key_from_der(const unsigned char *der, size_t len, EVP_PKEY **out);

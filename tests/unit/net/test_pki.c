@@ -408,6 +408,17 @@ static void test_csr_rejects_bad_input(void **state)
     X509_REQ_free(req);
     free(der);
     EVP_PKEY_free(key);
+
+    /* Well signed, but with a key Go would not take (secp256k1, small RSA). */
+    EVP_PKEY *odd[] = {EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1"),
+                       EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)512)};
+    for (size_t i = 0; i < ARRAY_SIZE(odd); i++) {
+        assert_non_null(odd[i]);
+        assert_int_equal(pki_csr_create(odd[i], NULL, &der, &len), 0);
+        assert_int_equal(pki_csr_parse(der, len, &req), -EBADMSG);
+        free(der);
+        EVP_PKEY_free(odd[i]);
+    }
 }
 
 static void test_eku_header(void **state)
