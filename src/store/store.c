@@ -178,6 +178,9 @@ static int quick_check(sqlite3 *db, char *msg, size_t n)
             rc = SQLITE_OK;
         } else {
             snprintf(msg, n, "quick_check: %s", res ? res : "(null)");
+            for (char *p = msg; *p; p++)
+                if (*p == '\n')
+                    *p = ' ';
             rc = SQLITE_CORRUPT;
         }
     }
@@ -300,7 +303,9 @@ int store_open(const char *path, const struct store_options *opts, struct store 
             snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (locked by another process?)");
         if (errmsg)
             *errmsg = xasprintf("store %s: %s", path, msg);
-        log_error("cannot open store", "path=%s err=%s", path, msg);
+        char qpath[256], qmsg[300];
+        log_error("cannot open store", "path=%s err=%s", log_quote(qpath, sizeof(qpath), path),
+                  log_quote(qmsg, sizeof(qmsg), msg));
         store_close(s);
         return err;
     }
@@ -505,7 +510,8 @@ static int write_failed(struct store *s, int rc)
 {
     int err = store_fail_io(s, rc);
     if (s->in_txn && sqlite3_get_autocommit(s->db)) {
-        log_error("store transaction rolled back", "err=\"%s\"", s->errmsg);
+        char q[300];
+        log_error("store transaction rolled back", "err=%s", log_quote(q, sizeof(q), s->errmsg));
         s->in_txn = false;
         s->txn_failed = true;
     }
@@ -646,16 +652,20 @@ void store_on_commit(struct store *s, store_commit_cb cb, void *arg)
 /* Persists the counter and commits; on failure rolls everything back. */
 static int txn_commit(struct store *s)
 {
-    sqlite3_stmt *st = stmt_get(s, STMT_SET_RV);
-    sqlite3_bind_int64(st, 1, (int64_t)s->rv);
-    int rc = sqlite3_step(st);
-    stmt_done(st);
+    int rc = SQLITE_DONE;
+    if (s->n_pending > 0) {
+        sqlite3_stmt *st = stmt_get(s, STMT_SET_RV);
+        sqlite3_bind_int64(st, 1, (int64_t)s->rv);
+        rc = sqlite3_step(st);
+        stmt_done(st);
+    }
     if (rc == SQLITE_DONE)
         rc = stmt_run(s, STMT_COMMIT);
     if (rc == SQLITE_OK)
         return 0;
     int err = store_fail_io(s, rc);
-    log_error("store commit failed", "err=\"%s\"", s->errmsg);
+    char q[300];
+    log_error("store commit failed", "err=%s", log_quote(q, sizeof(q), s->errmsg));
     if (!sqlite3_get_autocommit(s->db))
         stmt_run(s, STMT_ROLLBACK);
     return err;
