@@ -20,6 +20,8 @@
 #define STORE_APPLICATION_ID  0x63656467
 #define STORE_SCHEMA_VERSION  1
 #define STORE_DEFAULT_HISTORY 10000
+/* A dump buffer grown past this by a huge object is not kept. */
+#define STORE_DUMP_KEEP (1024 * 1024)
 
 static const char *const schema_sql =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -328,6 +330,7 @@ void store_close(struct store *s)
     sqlite3_close_v2(s->db);
     free(s->pending);
     free(s->commit_reqs);
+    free(s->dump);
     free(s);
 }
 
@@ -480,27 +483,58 @@ static const char *obj_stamp(json_t *obj, uint64_t rv)
     return name;
 }
 
+static int dump_append(const char *buf, size_t size, void *arg)
+{
+    struct store *s = arg;
+    if (s->dump_len + size + 1 > s->dump_cap) {
+        size_t cap = s->dump_cap ? s->dump_cap : 4096;
+        while (cap < s->dump_len + size + 1)
+            cap *= 2;
+        s->dump = xrealloc(s->dump, cap);
+        s->dump_cap = cap;
+    }
+    memcpy(s->dump + s->dump_len, buf, size);
+    s->dump_len += size;
+    return 0;
+}
+
+/* Compact JSON text of obj in s->dump (reused across writes: one growing
+ * buffer instead of a fresh allocation per object, which glibc's malloc
+ * makes expensive next to jansson's many small blocks). */
+static const char *dump_obj(struct store *s, json_t *obj)
+{
+    s->dump_len = 0;
+    if (s->dump_cap > STORE_DUMP_KEEP) {
+        free(s->dump);
+        s->dump = NULL;
+        s->dump_cap = 0;
+    }
+    if (json_dump_callback(obj, dump_append, s, JSON_COMPACT) != 0)
+        return NULL;
+    dump_append("", 1, s);
+    return s->dump;
+}
+
 /* Binds ?4..?7 (uid, rv, labels, data) and steps an insert or update. The
  * dumped texts live until the step is done. */
-static int write_row(sqlite3_stmt *st, json_t *obj, uint64_t rv)
+static int write_row(struct store *s, sqlite3_stmt *st, json_t *obj, uint64_t rv)
 {
     json_t *meta = json_object_get(obj, "metadata");
     json_t *labels = json_object_get(meta, "labels");
-    char *data = json_dumps(obj, JSON_COMPACT);
+    const char *data = dump_obj(s, obj);
     char *labels_text = NULL;
 
     if (!data)
-        return SQLITE_NOMEM;
+        return SQLITE_MISUSE;
     if (json_is_object(labels) && json_object_size(labels) > 0)
         labels_text = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
     sqlite3_bind_text(st, 4, json_string_value(json_object_get(meta, "uid")), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)rv);
     sqlite3_bind_text(st, 6, labels_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, data, (int)(s->dump_len - 1), SQLITE_STATIC);
     int rc = sqlite3_step(st);
     stmt_done(st);
     free(labels_text);
-    free(data);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -554,7 +588,7 @@ int store_create(struct store *s, const char *resource, const char *ns, json_t *
         return err;
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT);
     bind_key(st, resource, ns, name);
-    int rc = write_row(st, obj, next);
+    int rc = write_row(s, st, obj, next);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
         return -EEXIST;
     if (rc != SQLITE_OK)
@@ -586,7 +620,7 @@ int store_update(struct store *s, const char *resource, const char *ns, json_t *
     obj_stamp(obj, next);
     sqlite3_stmt *st = stmt_get(s, STMT_UPDATE);
     bind_key(st, resource, ns, name);
-    int rc = write_row(st, obj, next);
+    int rc = write_row(s, st, obj, next);
     if (rc != SQLITE_OK)
         return write_failed(s, rc);
     s->rv = next;

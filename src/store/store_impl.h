@@ -64,6 +64,8 @@ struct store {
     bool txn_failed; /* SQLite rolled the transaction back; flush reports it */
     bool flushing;   /* store_flush() is running its deliveries/callbacks */
     bool listing;    /* a store_list() statement is being stepped */
+    char *dump;      /* JSON text of the object being written */
+    size_t dump_len, dump_cap;
 
     /* Changes of the open transaction, in rv order. */
     struct store_change *pending;
