@@ -469,18 +469,16 @@ static void pending_add(struct store *s, enum store_event_type type, const char 
     c->obj = json_incref(obj);
 }
 
-/* Sets metadata.resourceVersion; returns metadata.name or NULL when obj
- * has no usable metadata. */
-static const char *obj_stamp(json_t *obj, uint64_t rv)
+/* Sets metadata.resourceVersion; returns false when obj has no metadata. */
+static bool obj_stamp(json_t *obj, uint64_t rv)
 {
     json_t *meta = json_object_get(obj, "metadata");
-    const char *name = json_string_value(json_object_get(meta, "name"));
-    if (!json_is_object(meta) || !name || name[0] == '\0')
-        return NULL;
+    if (!json_is_object(meta))
+        return false;
     char buf[24];
     snprintf(buf, sizeof(buf), "%" PRIu64, rv);
     json_object_set_new(meta, "resourceVersion", json_string(buf));
-    return name;
+    return true;
 }
 
 static int dump_append(const char *buf, size_t size, void *arg)
@@ -576,38 +574,64 @@ static int lookup(struct store *s, const char *resource, const char *ns, const c
     return err;
 }
 
-int store_create(struct store *s, const char *resource, const char *ns, json_t *obj, uint64_t *rv)
+static const char *obj_meta_name(json_t *obj)
 {
+    json_t *meta = json_object_get(obj, "metadata");
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    return json_is_object(meta) && name && name[0] != '\0' ? name : NULL;
+}
+
+/* Stamps the next resourceVersion into obj and writes it with an insert or
+ * update; on failure obj gets its previous resourceVersion back. */
+static int write_obj(struct store *s, enum store_stmt_id id, enum store_event_type type,
+                     const char *resource, const char *ns, const char *name, json_t *obj,
+                     uint64_t *rv)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    json_t *prev_rv = json_incref(json_object_get(meta, "resourceVersion"));
     uint64_t next = s->rv + 1;
-    const char *name = obj_stamp(obj, next);
-    if (!name)
-        return -EINVAL;
-    ns = ns ? ns : "";
     int err = txn_begin(s);
     if (err)
-        return err;
-    sqlite3_stmt *st = stmt_get(s, STMT_INSERT);
+        goto out;
+    obj_stamp(obj, next);
+    sqlite3_stmt *st = stmt_get(s, id);
     bind_key(st, resource, ns, name);
     int rc = write_row(s, st, obj, next);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        return -EEXIST;
-    if (rc != SQLITE_OK)
-        return write_failed(s, rc);
+        err = -EEXIST;
+    else if (rc != SQLITE_OK)
+        err = write_failed(s, rc);
+    if (err) {
+        if (prev_rv)
+            json_object_set(meta, "resourceVersion", prev_rv);
+        else
+            json_object_del(meta, "resourceVersion");
+        goto out;
+    }
     s->rv = next;
-    pending_add(s, STORE_ADDED, resource, ns, name, next, obj);
+    pending_add(s, type, resource, ns, name, next, obj);
     if (rv)
         *rv = next;
-    return 0;
+out:
+    json_decref(prev_rv);
+    return err;
+}
+
+int store_create(struct store *s, const char *resource, const char *ns, json_t *obj, uint64_t *rv)
+{
+    const char *name = obj_meta_name(obj);
+    if (!name)
+        return -EINVAL;
+    return write_obj(s, STMT_INSERT, STORE_ADDED, resource, ns ? ns : "", name, obj, rv);
 }
 
 int store_update(struct store *s, const char *resource, const char *ns, json_t *obj,
                  uint64_t expect_rv, uint64_t *rv)
 {
-    json_t *meta = json_object_get(obj, "metadata");
-    const char *name = json_string_value(json_object_get(meta, "name"));
-    uint64_t cur_rv, next = s->rv + 1;
+    const char *name = obj_meta_name(obj);
+    uint64_t cur_rv;
 
-    if (!name || name[0] == '\0')
+    if (!name)
         return -EINVAL;
     ns = ns ? ns : "";
     int err = lookup(s, resource, ns, name, &cur_rv, NULL);
@@ -615,19 +639,7 @@ int store_update(struct store *s, const char *resource, const char *ns, json_t *
         return err;
     if (expect_rv != 0 && cur_rv != expect_rv)
         return -ESTALE;
-    if ((err = txn_begin(s)) != 0)
-        return err;
-    obj_stamp(obj, next);
-    sqlite3_stmt *st = stmt_get(s, STMT_UPDATE);
-    bind_key(st, resource, ns, name);
-    int rc = write_row(s, st, obj, next);
-    if (rc != SQLITE_OK)
-        return write_failed(s, rc);
-    s->rv = next;
-    pending_add(s, STORE_MODIFIED, resource, ns, name, next, obj);
-    if (rv)
-        *rv = next;
-    return 0;
+    return write_obj(s, STMT_UPDATE, STORE_MODIFIED, resource, ns, name, obj, rv);
 }
 
 int store_delete(struct store *s, const char *resource, const char *ns, const char *name,

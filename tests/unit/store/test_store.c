@@ -62,6 +62,7 @@ static void test_crud(void **state)
 
     json_t *dup = make_pod("default", "a", "web");
     assert_int_equal(store_create(s, PODS, "default", dup, NULL), -EEXIST);
+    assert_null(obj_rv(dup)); /* a failed write leaves obj as it was */
     json_decref(dup);
 
     /* Reads see the open transaction. */
