@@ -30,8 +30,14 @@
  * (create of an existing name), -ESTALE (update/delete with a
  * resourceVersion precondition that no longer holds: 409 Conflict), -ERANGE
  * (watch too old), -EIO (SQLite failure; store_errmsg() has SQLite's text),
- * -ENOTRECOVERABLE (the file is not a usable store: corrupt, or not ours).
- * Single-threaded: one store is used from one thread.
+ * -ENOTRECOVERABLE (the file is not a usable store: corrupt, or not ours),
+ * -EBUSY (store_open: the file is locked by another process or connection).
+ * Single-threaded: one store is used from one thread. One process owns a
+ * store file: store_open takes an exclusive lock held until store_close.
+ *
+ * Objects are shared, not copied: a written object and the objects handed to
+ * watchers are references kept in the watch history. Nobody modifies them
+ * after the write (json_decref is fine; copy with json_deep_copy to edit).
  */
 #ifndef CEDGE_STORE_STORE_H
 #define CEDGE_STORE_STORE_H
@@ -51,12 +57,15 @@ struct store_options {
     int busy_timeout_ms; /* how long to wait for a lock held by another process (0: none) */
 };
 
-/* Opens or creates the store at path. A file that is locked, corrupt or not
- * a cedge store fails with a negative errno and a message in *errmsg (owned by
- * the caller, free() it); nothing in the file is changed or emptied then. */
+/* Opens or creates the store at path. A file that is locked (-EBUSY, after
+ * opts->busy_timeout_ms), corrupt or not a cedge store (-ENOTRECOVERABLE)
+ * fails with a negative errno and a message in *errmsg (owned by the caller,
+ * free() it; errmsg may be NULL); nothing in the file is changed or emptied
+ * then. Runs PRAGMA quick_check, so opening a large store reads all of it. */
 int store_open(const char *path, const struct store_options *opts, struct store **out,
                char **errmsg);
-/* Flushes pending writes (running their callbacks) and closes. NULL is fine. */
+/* Flushes pending writes (running their callbacks), frees every remaining
+ * watch (without calling it) and closes. NULL is fine. */
 void store_close(struct store *s);
 
 /* SQLite's message for the last -EIO. */
@@ -79,7 +88,8 @@ struct store_list_query {
 
 /* Called for each object in (namespace, name) order; obj is borrowed. Return
  * false to stop (e.g. the page is full: the caller counts, the store does not
- * filter by selectors). */
+ * filter by selectors). Objects are read one at a time from SQLite. The
+ * callback must not call store_list() (-EBUSY) nor write to the store. */
 typedef bool (*store_list_cb)(json_t *obj, void *arg);
 
 /* Lists objects; *rv is the store's resourceVersion at the time of the list. */
@@ -90,15 +100,20 @@ int store_list(struct store *s, const struct store_list_query *q, store_list_cb 
 int store_count(struct store *s, const char *resource, const char *ns, size_t *count);
 
 /* Writes. obj must carry metadata.name (and metadata.namespace for namespaced
- * resources; pass ns explicitly). The store sets metadata.resourceVersion in
- * obj to the new version and returns it in *rv. obj stays the caller's. */
+ * resources; pass ns explicitly; -EINVAL without a name). The store sets
+ * metadata.resourceVersion in obj to the new version and returns it in *rv.
+ * obj stays the caller's reference, but the store keeps its own (for the
+ * watch history): don't modify obj after a successful write. After SQLite
+ * itself rolled the open transaction back (disk full, I/O error), every
+ * write fails with -EIO until store_flush() reports the failure. */
 int store_create(struct store *s, const char *resource, const char *ns, json_t *obj, uint64_t *rv);
 /* Replaces an existing object. expect_rv 0: unconditional; else -ESTALE
  * unless the stored resourceVersion equals expect_rv. */
 int store_update(struct store *s, const char *resource, const char *ns, json_t *obj,
                  uint64_t expect_rv, uint64_t *rv);
-/* Removes an object; *old (may be NULL) receives the removed object with the
- * delete's resourceVersion set, as watchers see it. */
+/* Removes an object; *old (may be NULL) receives a new reference to the
+ * removed object with the delete's resourceVersion set, as watchers see it
+ * (shared with them: don't modify it). */
 int store_delete(struct store *s, const char *resource, const char *ns, const char *name,
                  uint64_t expect_rv, json_t **old, uint64_t *rv);
 
@@ -110,7 +125,9 @@ void store_on_commit(struct store *s, store_commit_cb cb, void *arg);
 
 /* Commits the open transaction (if any), then delivers its changes to
  * watchers and runs commit callbacks in order. Returns 0 or -EIO (then every
- * write of the transaction is rolled back and their callbacks get -EIO). */
+ * write of the transaction is rolled back and their callbacks get -EIO).
+ * Called from a watch or commit callback it does nothing (returns 0): writes
+ * made by callbacks commit at the next flush. */
 int store_flush(struct store *s);
 /* True when writes are waiting for store_flush(). */
 bool store_has_pending(const struct store *s);
@@ -123,7 +140,7 @@ struct store_event {
     const char *ns;
     const char *name;
     uint64_t rv;
-    json_t *obj; /* borrowed; json_incref to keep it */
+    json_t *obj; /* borrowed, shared: json_incref to keep it, never modify it */
 };
 
 /* Called for each committed change that matches the watch, in
@@ -134,7 +151,9 @@ typedef void (*store_watch_cb)(const struct store_event *ev, void *arg);
 /* Starts a watch on resource (and namespace, NULL or "" for all). Events
  * with rv > from_rv are delivered: first those still in history (from inside
  * this call), then new ones as they commit. from_rv 0 means "from now".
- * -ERANGE when from_rv is older than the history covers. */
+ * -ERANGE when from_rv is older than the history covers. *out is set before
+ * the history is replayed, so the callback may stop the watch during the
+ * replay; *out is then NULL when this returns. */
 int store_watch_start(struct store *s, const char *resource, const char *ns, uint64_t from_rv,
                       store_watch_cb cb, void *arg, struct store_watch **out);
 void store_watch_stop(struct store_watch *w);

@@ -1,0 +1,203 @@
+/*
+ * watch.c - the in-memory watch history (a ring of the last N committed
+ * changes) and the watchers fed from it.
+ *
+ * Committed changes are pushed one by one into the ring and then delivered
+ * from their ring slot, so a watch started from inside a callback replays
+ * the ring up to the change being delivered and continues with the next one
+ * (seen_rv keeps every watcher from getting an event twice). A watch stopped
+ * while any callback runs is only marked; it is unlinked and freed once the
+ * outermost delivery returns (Redis freeClientAsync).
+ */
+#include "store/store_impl.h"
+
+#include "base/mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+void store_change_release(struct store_change *c)
+{
+    free(c->key);
+    json_decref(c->obj);
+    c->key = NULL;
+    c->obj = NULL;
+}
+
+void store_history_init(struct store *s, size_t cap, uint64_t rv)
+{
+    s->hist_cap = cap;
+    s->hist = xcalloc(cap, sizeof(*s->hist));
+    s->hist_head = 0;
+    s->hist_len = 0;
+    s->hist_base = rv;
+    s->delivered_rv = rv;
+}
+
+void store_history_free(struct store *s)
+{
+    for (size_t i = 0; i < s->hist_len; i++)
+        store_change_release(&s->hist[(s->hist_head + i) % s->hist_cap]);
+    free(s->hist);
+    s->hist = NULL;
+    s->hist_len = 0;
+}
+
+static struct store_change *history_at(struct store *s, size_t i)
+{
+    return &s->hist[(s->hist_head + i) % s->hist_cap];
+}
+
+static void history_push(struct store *s, struct store_change *c)
+{
+    if (s->hist_len == s->hist_cap) {
+        struct store_change *old = history_at(s, 0);
+        s->hist_base = old->rv;
+        store_change_release(old);
+        s->hist_head = (s->hist_head + 1) % s->hist_cap;
+        s->hist_len--;
+    }
+    *history_at(s, s->hist_len) = *c;
+    s->hist_len++;
+    s->delivered_rv = c->rv;
+    memset(c, 0, sizeof(*c));
+}
+
+static bool watch_matches(const struct store_watch *w, const struct store_event *ev)
+{
+    if (w->stopped || ev->rv <= w->seen_rv)
+        return false;
+    if (strcmp(w->resource, ev->resource) != 0)
+        return false;
+    return w->ns[0] == '\0' || strcmp(w->ns, ev->ns) == 0;
+}
+
+static void change_to_event(const struct store_change *c, struct store_event *ev)
+{
+    ev->type = c->type;
+    ev->resource = c->key;
+    ev->ns = ev->resource + strlen(ev->resource) + 1;
+    ev->name = ev->ns + strlen(ev->ns) + 1;
+    ev->rv = c->rv;
+    ev->obj = c->obj;
+}
+
+static void watch_unlink_free(struct store_watch *w)
+{
+    struct store *s = w->store;
+
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->watch_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        s->watch_tail = w->prev;
+    free(w->resource);
+    free(w->ns);
+    free(w);
+}
+
+/* Frees the watches stopped during a delivery, once no callback runs. */
+static void watch_sweep(struct store *s)
+{
+    if (s->delivering > 0 || !s->watch_dead)
+        return;
+    s->watch_dead = false;
+    struct store_watch *w = s->watch_head;
+    while (w) {
+        struct store_watch *next = w->next;
+        if (w->stopped)
+            watch_unlink_free(w);
+        w = next;
+    }
+}
+
+static void watch_deliver(struct store_watch *w, const struct store_event *ev)
+{
+    w->seen_rv = ev->rv;
+    w->store->delivering++;
+    w->cb(ev, w->arg);
+    w->store->delivering--;
+}
+
+void store_history_commit(struct store *s, struct store_change *c)
+{
+    history_push(s, c);
+    const struct store_change *slot = history_at(s, s->hist_len - 1);
+    struct store_event ev;
+    change_to_event(slot, &ev);
+    /* Watches appended by a callback are visited too; seen_rv skips them. */
+    for (struct store_watch *w = s->watch_head; w; w = w->next)
+        if (watch_matches(w, &ev))
+            watch_deliver(w, &ev);
+    watch_sweep(s);
+}
+
+/* Replays the history newer than w->seen_rv into w. */
+static void watch_replay(struct store *s, struct store_watch *w)
+{
+    for (size_t i = 0; i < s->hist_len && !w->stopped; i++) {
+        const struct store_change *c = history_at(s, i);
+        if (c->rv <= w->seen_rv)
+            continue;
+        struct store_event ev;
+        change_to_event(c, &ev);
+        if (watch_matches(w, &ev))
+            watch_deliver(w, &ev);
+    }
+}
+
+int store_watch_start(struct store *s, const char *resource, const char *ns, uint64_t from_rv,
+                      store_watch_cb cb, void *arg, struct store_watch **out)
+{
+    if (from_rv != 0 && from_rv < s->hist_base)
+        return -ERANGE;
+
+    struct store_watch *w = xcalloc(1, sizeof(*w));
+    w->store = s;
+    w->resource = xstrdup(resource);
+    w->ns = xstrdup(ns ? ns : "");
+    w->cb = cb;
+    w->arg = arg;
+    w->seen_rv = from_rv != 0 ? from_rv : s->delivered_rv;
+    w->prev = s->watch_tail;
+    if (s->watch_tail)
+        s->watch_tail->next = w;
+    else
+        s->watch_head = w;
+    s->watch_tail = w;
+    *out = w;
+
+    s->delivering++;
+    watch_replay(s, w);
+    s->delivering--;
+    /* Everything committed so far was offered; a from_rv in the future
+     * keeps filtering until the store gets there. */
+    if (w->seen_rv < s->delivered_rv)
+        w->seen_rv = s->delivered_rv;
+    if (w->stopped)
+        *out = NULL;
+    watch_sweep(s);
+    return 0;
+}
+
+void store_watch_stop(struct store_watch *w)
+{
+    if (!w || w->stopped)
+        return;
+    struct store *s = w->store;
+    if (s->delivering > 0) {
+        w->stopped = true;
+        s->watch_dead = true;
+        return;
+    }
+    watch_unlink_free(w);
+}
+
+void store_watch_free_all(struct store *s)
+{
+    while (s->watch_head)
+        watch_unlink_free(s->watch_head);
+}

@@ -1,0 +1,335 @@
+/*
+ * test_store.c - reads, writes, lists, group commit and watches through the
+ * public API, on a real SQLite file in a temporary directory.
+ */
+#include "store_test_util.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#define PODS "core/v1/pods"
+
+struct fixture {
+    struct tdir dir;
+    struct store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    struct store_options o = {.history = 8};
+    tdir_init(&f->dir);
+    if (store_open(f->dir.db, &o, &f->s, NULL) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    tdir_release(&f->dir);
+    free(f);
+    return 0;
+}
+
+static uint64_t put(struct store *s, const char *ns, const char *name)
+{
+    json_t *pod = make_pod(ns, name, "web");
+    uint64_t rv = 0;
+    assert_int_equal(store_create(s, PODS, ns, pod, &rv), 0);
+    json_decref(pod);
+    return rv;
+}
+
+static void test_crud(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    json_t *got = NULL, *old = NULL;
+    uint64_t rv1, rv2, rv3;
+
+    assert_int_equal(store_current_rv(s), 0);
+    assert_int_equal(store_get(s, PODS, "default", "a", &got), -ENOENT);
+    rv1 = put(s, "default", "a");
+    assert_int_equal(rv1, 1);
+    assert_true(store_has_pending(s));
+
+    json_t *dup = make_pod("default", "a", "web");
+    assert_int_equal(store_create(s, PODS, "default", dup, NULL), -EEXIST);
+    assert_null(obj_rv(dup)); /* a failed write leaves obj as it was */
+    json_decref(dup);
+
+    /* Reads see the open transaction. */
+    assert_int_equal(store_get(s, PODS, "default", "a", &got), 0);
+    assert_string_equal(obj_rv(got), "1");
+    json_decref(got);
+
+    json_t *upd = make_pod("default", "a", "api");
+    assert_int_equal(store_update(s, PODS, "default", upd, 7, NULL), -ESTALE);
+    assert_int_equal(store_update(s, PODS, "default", upd, rv1, &rv2), 0);
+    assert_int_equal(rv2, 2);
+    assert_string_equal(obj_rv(upd), "2");
+    json_decref(upd);
+    json_t *ghost = make_pod("default", "ghost", "x");
+    assert_int_equal(store_update(s, PODS, "default", ghost, 0, NULL), -ENOENT);
+    json_decref(ghost);
+    assert_int_equal(store_flush(s), 0);
+    assert_false(store_has_pending(s));
+
+    assert_int_equal(store_get(s, PODS, "default", "a", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(got, "metadata"), "labels"), "app")),
+                        "api");
+    json_decref(got);
+
+    assert_int_equal(store_delete(s, PODS, "default", "a", rv1, NULL, NULL), -ESTALE);
+    assert_int_equal(store_delete(s, PODS, "default", "a", rv2, &old, &rv3), 0);
+    assert_int_equal(rv3, 3);
+    assert_string_equal(obj_rv(old), "3");
+    json_decref(old);
+    assert_int_equal(store_delete(s, PODS, "default", "a", 0, NULL, NULL), -ENOENT);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_get(s, PODS, "default", "a", &got), -ENOENT);
+    assert_int_equal(store_current_rv(s), 3);
+
+    json_t *noname = json_pack("{s:{}}", "metadata");
+    assert_int_equal(store_create(s, PODS, "default", noname, NULL), -EINVAL);
+    json_decref(noname);
+}
+
+struct collect {
+    char names[64][32];
+    size_t n, stop_at;
+};
+
+static bool collect_cb(json_t *obj, void *arg)
+{
+    struct collect *c = arg;
+    json_t *meta = json_object_get(obj, "metadata");
+    snprintf(c->names[c->n++], sizeof(c->names[0]), "%s/%s",
+             json_string_value(json_object_get(meta, "namespace")), obj_name(obj));
+    return c->n != c->stop_at;
+}
+
+static void test_list(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    static const char *const order[] = {"a/p1", "a/p2", "a/p3", "b/p1", "b/p2", "c/p0"};
+    /* Insert out of order; the index gives (namespace, name) order. */
+    put(s, "b", "p2");
+    put(s, "c", "p0");
+    put(s, "a", "p3");
+    put(s, "a", "p1");
+    put(s, "b", "p1");
+    put(s, "a", "p2");
+    json_t *cm = json_pack("{s:{s:s}}", "metadata", "name", "p0");
+    assert_int_equal(store_create(s, "core/v1/configmaps", "a", cm, NULL), 0);
+    json_decref(cm);
+    assert_int_equal(store_flush(s), 0);
+
+    struct collect c = {0};
+    uint64_t rv = 0;
+    struct store_list_query q = {.resource = PODS};
+    assert_int_equal(store_list(s, &q, collect_cb, &c, &rv), 0);
+    assert_int_equal(rv, 7);
+    assert_int_equal(c.n, ARRAY_SIZE(order));
+    for (size_t i = 0; i < c.n; i++)
+        assert_string_equal(c.names[i], order[i]);
+
+    /* Pages of 2 with a continue point. */
+    size_t seen = 0;
+    struct store_list_query pq = {.resource = PODS, .limit = 2};
+    char after_ns[32] = "", after_name[32] = "";
+    for (int page = 0; page < 5; page++) {
+        memset(&c, 0, sizeof(c));
+        pq.after_ns = page ? after_ns : NULL;
+        pq.after_name = page ? after_name : NULL;
+        assert_int_equal(store_list(s, &pq, collect_cb, &c, NULL), 0);
+        for (size_t i = 0; i < c.n; i++)
+            assert_string_equal(c.names[i], order[seen + i]);
+        seen += c.n;
+        if (c.n < 2)
+            break;
+        char *slash = strchr(c.names[c.n - 1], '/');
+        snprintf(after_ns, sizeof(after_ns), "%.*s", (int)(slash - c.names[c.n - 1]),
+                 c.names[c.n - 1]);
+        snprintf(after_name, sizeof(after_name), "%s", slash + 1);
+    }
+    assert_int_equal(seen, ARRAY_SIZE(order));
+
+    /* One namespace, with and without a continue point. */
+    memset(&c, 0, sizeof(c));
+    struct store_list_query nq = {.resource = PODS, .ns = "a", .after_ns = "a", .after_name = "p1"};
+    assert_int_equal(store_list(s, &nq, collect_cb, &c, NULL), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.names[0], "a/p2");
+    assert_string_equal(c.names[1], "a/p3");
+
+    /* The callback stops the listing. */
+    memset(&c, 0, sizeof(c));
+    c.stop_at = 3;
+    assert_int_equal(store_list(s, &q, collect_cb, &c, NULL), 0);
+    assert_int_equal(c.n, 3);
+
+    size_t n = 0;
+    assert_int_equal(store_count(s, PODS, NULL, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(store_count(s, PODS, "b", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_count(s, "core/v1/configmaps", "", &n), 0);
+    assert_int_equal(n, 1);
+}
+
+struct events {
+    struct store_watch *w;
+    size_t n, stop_after;
+    uint64_t rv[64];
+    enum store_event_type type[64];
+    char name[64][16];
+};
+
+static void events_cb(const struct store_event *ev, void *arg)
+{
+    struct events *e = arg;
+    assert_true(e->n < 64);
+    e->rv[e->n] = ev->rv;
+    e->type[e->n] = ev->type;
+    snprintf(e->name[e->n], sizeof(e->name[0]), "%s", ev->name);
+    assert_string_equal(ev->name, obj_name(ev->obj));
+    e->n++;
+    if (e->stop_after && e->n == e->stop_after) {
+        store_watch_stop(e->w);
+        e->w = NULL;
+    }
+}
+
+static void commit_cb(void *arg, int status)
+{
+    int *out = arg;
+    *out = status;
+}
+
+static void test_watch_after_flush(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    struct events all = {0}, ns_b = {0}, cms = {0};
+    int status = 1;
+
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, events_cb, &all, &all.w), 0);
+    assert_int_equal(store_watch_start(s, PODS, "b", 0, events_cb, &ns_b, &ns_b.w), 0);
+    assert_int_equal(store_watch_start(s, "core/v1/configmaps", NULL, 0, events_cb, &cms, &cms.w),
+                     0);
+
+    put(s, "a", "x");
+    put(s, "b", "y");
+    store_on_commit(s, commit_cb, &status);
+    assert_int_equal(store_delete(s, PODS, "a", "x", 0, NULL, NULL), 0);
+    /* Nothing is delivered or acknowledged before the commit. */
+    assert_int_equal(all.n, 0);
+    assert_int_equal(status, 1);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(status, 0);
+
+    assert_int_equal(all.n, 3);
+    assert_int_equal(all.rv[0], 1);
+    assert_int_equal(all.rv[1], 2);
+    assert_int_equal(all.rv[2], 3);
+    assert_int_equal(all.type[0], STORE_ADDED);
+    assert_int_equal(all.type[2], STORE_DELETED);
+    assert_int_equal(ns_b.n, 1);
+    assert_string_equal(ns_b.name[0], "y");
+    assert_int_equal(cms.n, 0);
+
+    /* A commit callback with no transaction runs at the next flush. */
+    status = 1;
+    store_on_commit(s, commit_cb, &status);
+    assert_true(store_has_pending(s));
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(status, 0);
+
+    store_watch_stop(all.w);
+    store_watch_stop(ns_b.w);
+    store_watch_stop(cms.w);
+}
+
+static void test_watch_history(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s; /* history = 8 */
+    struct events e = {0};
+
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%02d", i);
+        put(s, "default", name);
+        if (i % 5 == 4)
+            assert_int_equal(store_flush(s), 0);
+    }
+    assert_int_equal(store_flush(s), 0);
+    /* rv 1..12 committed; the ring holds 5..12, so from_rv >= 4 works. */
+    assert_int_equal(store_watch_start(s, PODS, NULL, 3, events_cb, &e, &e.w), -ERANGE);
+    assert_int_equal(store_watch_start(s, PODS, NULL, 1, events_cb, &e, &e.w), -ERANGE);
+    assert_int_equal(store_watch_start(s, PODS, NULL, 4, events_cb, &e, &e.w), 0);
+    assert_int_equal(e.n, 8);
+    assert_int_equal(e.rv[0], 5);
+    assert_int_equal(e.rv[7], 12);
+    put(s, "default", "late");
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(e.n, 9);
+    assert_int_equal(e.rv[8], 13);
+    store_watch_stop(e.w);
+
+    /* From the newest version: nothing replayed. */
+    struct events now = {0};
+    assert_int_equal(store_watch_start(s, PODS, NULL, 13, events_cb, &now, &now.w), 0);
+    assert_int_equal(now.n, 0);
+    store_watch_stop(now.w);
+}
+
+static void test_watch_stops_itself(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    struct events first = {.stop_after = 1}, second = {.stop_after = 2}, all = {0};
+
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, events_cb, &first, &first.w), 0);
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, events_cb, &second, &second.w), 0);
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, events_cb, &all, &all.w), 0);
+    put(s, "a", "1");
+    put(s, "a", "2");
+    put(s, "a", "3");
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(first.n, 1);
+    assert_null(first.w);
+    assert_int_equal(second.n, 2);
+    assert_null(second.w);
+    assert_int_equal(all.n, 3);
+
+    /* Stopping itself during the history replay of store_watch_start. */
+    struct events replay = {.stop_after = 1};
+    assert_int_equal(store_watch_start(s, PODS, NULL, 1, events_cb, &replay, &replay.w), 0);
+    assert_int_equal(replay.n, 1);
+    assert_null(replay.w);
+
+    put(s, "a", "4");
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(all.n, 4);
+    assert_int_equal(first.n, 1);
+    store_watch_stop(all.w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_after_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_stops_itself, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
