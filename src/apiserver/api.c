@@ -365,6 +365,35 @@ static void do_list(struct api *api, const struct api_request *req, const struct
 
 /* ---- writes ---- */
 
+static bool is_crd(const struct api_resource *res)
+{
+    return strcmp(res->group, "apiextensions.k8s.io") == 0 &&
+           strcmp(res->plural, "customresourcedefinitions") == 0;
+}
+
+/* A CRD written through the API starts (or changes) serving its resources.
+ * Registered before the write commits: a failed commit leaves the entries
+ * until the CRD is written or deleted again. */
+static bool register_crd(struct api *api, const struct api_resource *res, const json_t *obj,
+                         struct api_response *resp)
+{
+    char err[256];
+    if (!is_crd(res) || resp->info.query.dry_run)
+        return true;
+    int e = api_registry_add_crd(api->reg, obj, err, sizeof(err));
+    if (e == 0)
+        return true;
+    if (e == -EEXIST) {
+        respond_status(resp,
+                       api_status_conflict(res->group, res->plural, meta_str(obj, "name"), err));
+    } else {
+        struct api_cause cause = {"FieldValueInvalid", "spec", err};
+        respond_status(resp,
+                       api_status_invalid(res->group, res->kind, meta_str(obj, "name"), &cause, 1));
+    }
+    return false;
+}
+
 /* generateName: the prefix and 5 characters from Kubernetes' alphabet. */
 static void generate_name(json_t *meta, const char *prefix)
 {
@@ -420,7 +449,8 @@ static void do_create(struct api *api, const struct api_request *req,
 
     if (!obj)
         return;
-    if (!check_identity(res, ri, obj, resp) || !prepare_create(res, obj, resp)) {
+    if (!check_identity(res, ri, obj, resp) || !prepare_create(res, obj, resp) ||
+        !register_crd(api, res, obj, resp)) {
         json_decref(obj);
         return;
     }
@@ -471,6 +501,10 @@ static void write_update(struct api *api, const struct api_request *req,
     }
     json_object_set(meta, "uid", json_object_get(emeta, "uid"));
     json_object_set(meta, "creationTimestamp", json_object_get(emeta, "creationTimestamp"));
+    if (!register_crd(api, res, obj, resp)) {
+        json_decref(obj);
+        return;
+    }
     if (!ri->query.dry_run) {
         e = store_update(api->store, res->store_key, ri->ns, obj, expect, &rv);
         if (e < 0) {
@@ -570,6 +604,8 @@ static void do_delete(struct api *api, const struct api_request *req,
         return;
     }
     resp->wait_commit = !ri->query.dry_run;
+    if (is_crd(res) && !ri->query.dry_run)
+        api_registry_remove_crd(api->reg, ri->name);
     respond_object(req, res, 200, old, resp);
 }
 
@@ -594,6 +630,8 @@ static void do_deletecollection(struct api *api, const struct api_request *req,
                          meta_str(item, "name"), 0, NULL, &rv);
         if (e == -ENOENT)
             e = 0; /* deleted meanwhile */
+        else if (e == 0 && is_crd(res))
+            api_registry_remove_crd(api->reg, meta_str(item, "name"));
     }
     if (e < 0) {
         json_decref(c.items);
