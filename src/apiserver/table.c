@@ -66,6 +66,15 @@ size_t api_human_duration(char *out, size_t n, int64_t ns)
     return (size_t)len < n ? (size_t)len : (n ? n - 1 : 0);
 }
 
+int64_t table_since(int64_t now_ns, int64_t then_ns)
+{
+    if (then_ns < 0 && now_ns > INT64_MAX + then_ns)
+        return INT64_MAX;
+    if (then_ns > 0 && now_ns < INT64_MIN + then_ns)
+        return INT64_MIN;
+    return now_ns - then_ns;
+}
+
 size_t api_table_age(char *out, size_t n, const json_t *ts, int64_t now_ns)
 {
     int64_t t;
@@ -73,7 +82,7 @@ size_t api_table_age(char *out, size_t n, const json_t *ts, int64_t now_ns)
         int len = snprintf(out, n, "<unknown>");
         return len > 0 && (size_t)len < n ? (size_t)len : 0;
     }
-    return api_human_duration(out, n, now_ns - t);
+    return api_human_duration(out, n, table_since(now_ns, t));
 }
 
 /* ---- JSON helpers shared with table_rows.c ---- */

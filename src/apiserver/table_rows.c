@@ -280,7 +280,7 @@ static void pod_row(json_t *cells, const json_t *pod, struct table_row_ctx *ctx)
     add_str(cells, text);
     add_str(cells, reason);
     if (all.restarts != 0 && all.has_last) {
-        api_human_duration(age, sizeof(age), ctx->now_ns - all.last);
+        api_human_duration(age, sizeof(age), table_since(ctx->now_ns, all.last));
         snprintf(text, sizeof(text), "%d (%s ago)", all.restarts, age);
     } else {
         snprintf(text, sizeof(text), "%d", all.restarts);

@@ -44,6 +44,8 @@ extern const char table_doc_created[];
 const json_t *table_get(const json_t *obj, const char *dotted);
 /* The string at a dotted path, "" when absent or not a string. */
 const char *table_str(const json_t *obj, const char *dotted);
+/* now_ns - then_ns, saturated to the int64 range. */
+int64_t table_since(int64_t now_ns, int64_t then_ns);
 /* The age cell for a timestamp (see api_table_age). */
 json_t *table_age_cell(const json_t *ts, int64_t now_ns);
 

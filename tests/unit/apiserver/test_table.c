@@ -99,6 +99,16 @@ static void test_human_duration(void **state)
     }
     api_human_duration(out, 3, 150 * 1000000000LL);
     assert_string_equal(out, "2m");
+
+    /* times outside int64 nanoseconds, or whose age overflows (found by the fuzzer) */
+    json_t *far = json_string("9999-12-31T00:00:00Z");
+    api_table_age(out, sizeof(out), far, now);
+    assert_string_equal(out, "<unknown>");
+    json_decref(far);
+    json_t *old = json_string("1700-01-01T00:00:00Z");
+    api_table_age(out, sizeof(out), old, now);
+    assert_string_equal(out, "292y");
+    json_decref(old);
 }
 
 static void test_table_shape(void **state)
