@@ -237,37 +237,64 @@ static void pod_wide(json_t *cells, const json_t *pod)
     add_str(cells, gate_text);
 }
 
-static void pod_row(json_t *cells, const json_t *pod, struct table_row_ctx *ctx)
+/* The phase, or status.reason, or SchedulingGated. */
+static void pod_base_reason(const json_t *status, char *reason, size_t n)
 {
-    const json_t *spec = json_object_get(pod, "spec"), *status = json_object_get(pod, "status");
-    const char *phase = table_str(status, "phase");
-    struct pod_tally all = {0}, sidecars = {0};
-    int ready = 0, total = (int)json_array_size(json_object_get(spec, "containers"));
-    char reason[160], text[96], age[32];
     size_t i;
     const json_t *c;
 
-    snprintf(reason, sizeof(reason), "%.150s", or_default(table_str(status, "reason"), phase));
+    snprintf(reason, n, "%.150s",
+             or_default(table_str(status, "reason"), table_str(status, "phase")));
     json_array_foreach(json_object_get(status, "conditions"), i, c)
     {
         if (strcmp(table_str(c, "type"), "PodScheduled") == 0 &&
             strcmp(table_str(c, "reason"), "SchedulingGated") == 0)
-            snprintf(reason, sizeof(reason), "SchedulingGated");
+            snprintf(reason, n, "SchedulingGated");
     }
-    ctx->conditions = pod_conditions(phase);
+}
+
+/* Containers plus restartable init containers (sidecars). */
+static int pod_total_containers(const json_t *spec)
+{
+    int total = (int)json_array_size(json_object_get(spec, "containers"));
+    size_t i;
+    const json_t *c;
     json_array_foreach(json_object_get(spec, "initContainers"), i, c)
     {
         if (strcmp(table_str(c, "restartPolicy"), "Always") == 0)
             total++;
     }
+    return total;
+}
 
+/* "4 (2m ago)" when the last termination time is known, else "4". */
+static void restarts_text(char *out, size_t n, const struct pod_tally *t, int64_t now_ns)
+{
+    char age[32];
+    if (t->restarts != 0 && t->has_last) {
+        api_human_duration(age, sizeof(age), table_since(now_ns, t->last));
+        snprintf(out, n, "%d (%s ago)", t->restarts, age);
+    } else {
+        snprintf(out, n, "%d", t->restarts);
+    }
+}
+
+static void pod_row(json_t *cells, const json_t *pod, struct table_row_ctx *ctx)
+{
+    const json_t *spec = json_object_get(pod, "spec"), *status = json_object_get(pod, "status");
+    const char *phase = table_str(status, "phase");
+    struct pod_tally all = {0}, sidecars = {0};
+    int ready = 0;
+    char reason[160], text[96];
+
+    pod_base_reason(status, reason, sizeof(reason));
+    ctx->conditions = pod_conditions(phase);
     bool initializing =
         pod_init_status(spec, status, reason, sizeof(reason), &all, &sidecars, &ready);
     if (!initializing || condition_true(status, "Initialized")) {
         all = sidecars;
         pod_container_status(status, reason, sizeof(reason), &all, &ready);
     }
-
     if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp")) {
         if (strcmp(table_str(status, "reason"), "NodeLost") == 0)
             snprintf(reason, sizeof(reason), "Unknown");
@@ -276,15 +303,10 @@ static void pod_row(json_t *cells, const json_t *pod, struct table_row_ctx *ctx)
     }
 
     add_str(cells, table_str(pod, "metadata.name"));
-    snprintf(text, sizeof(text), "%d/%d", ready, total);
+    snprintf(text, sizeof(text), "%d/%d", ready, pod_total_containers(spec));
     add_str(cells, text);
     add_str(cells, reason);
-    if (all.restarts != 0 && all.has_last) {
-        api_human_duration(age, sizeof(age), table_since(ctx->now_ns, all.last));
-        snprintf(text, sizeof(text), "%d (%s ago)", all.restarts, age);
-    } else {
-        snprintf(text, sizeof(text), "%d", all.restarts);
-    }
+    restarts_text(text, sizeof(text), &all, ctx->now_ns);
     add_str(cells, text);
     json_array_append_new(
         cells, table_age_cell(table_get(pod, "metadata.creationTimestamp"), ctx->now_ns));
@@ -670,119 +692,6 @@ static void endpoints_row(json_t *cells, const json_t *ep, struct table_row_ctx 
     age_cell(cells, ep, ctx);
 }
 
-/* ---- events (core/v1 and events.k8s.io/v1 field names) ---- */
-
-static const struct table_column event_columns[] = {
-    {"Last Seen", "string", NULL,
-     "The time at which the most recent occurrence of this event "
-     "was recorded.",
-     0},
-    {"Type", "string", NULL,
-     "Type of this event (Normal, Warning), new types could be added "
-     "in the future",
-     0},
-    {"Reason", "string", NULL,
-     "This should be a short, machine understandable string that "
-     "gives the reason for the transition into the object's current "
-     "status.",
-     0},
-    {"Object", "string", NULL, "The object that this event is about.", 0},
-    {"Subobject", "string", NULL,
-     "If the reference is to a portion of an object instead of an "
-     "entire object, this string should contain a valid JSON/Go "
-     "field access statement.",
-     1},
-    {"Source", "string", NULL, "The component reporting this event.", 1},
-    {"Message", "string", NULL, "A human-readable description of the status of this operation.", 0},
-    {"First Seen", "string", NULL, "The time at which the event was first recorded.", 1},
-    {"Count", "string", NULL, "The number of times this event has occurred.", 1},
-    {"Name", "string", "name", table_doc_name, 1},
-};
-
-struct event_fields {
-    const char *first, *last, *count, *regarding, *source, *controller, *message;
-};
-
-static const struct event_fields core_event = {
-    "firstTimestamp", "lastTimestamp",      "count",  "involvedObject",
-    "source",         "reportingComponent", "message"};
-static const struct event_fields new_event = {"deprecatedFirstTimestamp",
-                                              "deprecatedLastTimestamp",
-                                              "deprecatedCount",
-                                              "regarding",
-                                              "deprecatedSource",
-                                              "reportingController",
-                                              "note"};
-
-static void event_source(const json_t *ev, const struct event_fields *f, struct buf *b)
-{
-    const json_t *src = json_object_get(ev, f->source);
-    const char *component = or_default(table_str(src, "component"), table_str(ev, f->controller));
-    const char *host = or_default(table_str(src, "host"), table_str(ev, "reportingInstance"));
-    if (!*component)
-        buf_append_str(b, "<unknown>");
-    else if (*host)
-        buf_printf(b, "%s, %s", component, host);
-    else
-        buf_append_str(b, component);
-}
-
-static void event_row(json_t *cells, const json_t *ev, struct table_row_ctx *ctx)
-{
-    const struct event_fields *f =
-        strcmp(ctx->res->group, "events.k8s.io") == 0 ? &new_event : &core_event;
-    const json_t *first_ts = json_object_get(ev, f->first);
-    const json_t *last_ts = json_object_get(ev, f->last);
-    const json_t *series = json_object_get(ev, "series");
-    const json_t *obj = json_object_get(ev, f->regarding);
-    char first[32], last[32];
-    int64_t count = int_at(ev, f->count);
-    struct buf b = BUF_INIT(CELL_MAX);
-
-    api_table_age(first, sizeof(first),
-                  json_is_string(first_ts) ? first_ts : json_object_get(ev, "eventTime"),
-                  ctx->now_ns);
-    if (json_is_string(last_ts))
-        api_table_age(last, sizeof(last), last_ts, ctx->now_ns);
-    else
-        memcpy(last, first, sizeof(last));
-    if (json_is_object(series)) {
-        api_table_age(last, sizeof(last), json_object_get(series, "lastObservedTime"), ctx->now_ns);
-        count = int_at(series, "count");
-    } else if (count == 0) {
-        count = 1;
-    }
-
-    for (const char *k = table_str(obj, "kind"); *k; k++)
-        buf_append_char(&b, (char)((*k >= 'A' && *k <= 'Z') ? *k - 'A' + 'a' : *k));
-    if (*table_str(obj, "name"))
-        buf_printf(&b, "/%s", table_str(obj, "name"));
-
-    add_str(cells, last);
-    add_str(cells, table_str(ev, "type"));
-    add_str(cells, table_str(ev, "reason"));
-    add_str(cells, buf_cstr(&b));
-    add_str(cells, table_str(obj, "fieldPath"));
-    buf_clear(&b);
-    event_source(ev, f, &b);
-    add_str(cells, buf_cstr(&b));
-    buf_clear(&b);
-    const char *msg = table_str(ev, f->message);
-    size_t len = strlen(msg);
-    while (*msg == ' ' || *msg == '\n' || *msg == '\t' || *msg == '\r') {
-        msg++;
-        len--;
-    }
-    while (len > 0 && strchr(" \n\t\r", msg[len - 1]))
-        len--;
-    buf_append(&b, msg, len);
-    add_str(cells, buf_cstr(&b));
-    buf_release(&b);
-    add_str(cells, first);
-    json_array_append_new(cells, json_integer((json_int_t)count));
-    add_str(cells, table_str(ev, "metadata.name"));
-}
-
 /* ---- the table of printers ---- */
 
 #define PRINTER(cols, fn)                                                                          \
@@ -802,12 +711,13 @@ static const struct {
     {API_PRINTER_SERVICE, PRINTER(service_columns, service_row)},
     {API_PRINTER_ENDPOINTS, PRINTER(endpoints_columns, endpoints_row)},
     {API_PRINTER_SERVICEACCOUNT, PRINTER(serviceaccount_columns, serviceaccount_row)},
-    {API_PRINTER_EVENT, PRINTER(event_columns, event_row)},
     {API_PRINTER_LEASE, PRINTER(lease_columns, lease_row)},
 };
 
 const struct table_printer *table_builtin_printer(enum api_printer printer)
 {
+    if (printer == API_PRINTER_EVENT)
+        return table_event_printer();
     for (size_t i = 0; i < ARRAY_SIZE(printers); i++) {
         if (printers[i].printer == printer)
             return &printers[i].p;

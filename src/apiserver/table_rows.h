@@ -37,6 +37,9 @@ struct table_printer {
 /* The printer of a built-in kind, NULL for DEFAULT and CUSTOM. */
 const struct table_printer *table_builtin_printer(enum api_printer printer);
 
+/* Events (table_events.c). */
+const struct table_printer *table_event_printer(void);
+
 extern const char table_doc_name[];
 extern const char table_doc_created[];
 
