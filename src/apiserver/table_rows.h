@@ -1,6 +1,7 @@
 /*
- * table_rows.h - internal to table.c and table_rows.c: the column tables
- * and row builders of the built-in kinds, and the JSON helpers they share.
+ * table_rows.h - internal to table.c, table_rows.c and table_events.c: the
+ * column tables and row builders of the built-in kinds, and the JSON helpers
+ * they share.
  */
 #ifndef CEDGE_APISERVER_TABLE_ROWS_H
 #define CEDGE_APISERVER_TABLE_ROWS_H
