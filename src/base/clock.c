@@ -160,6 +160,8 @@ int clock_parse_rfc3339(const char *s, int64_t *ns)
         return -EINVAL;
     int64_t secs =
         days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    if (secs > INT64_MAX / NS_PER_SEC - 1 || secs < INT64_MIN / NS_PER_SEC + 1)
+        return -ERANGE; /* outside 1677..2262: not representable in int64 ns */
     *ns = secs * NS_PER_SEC + frac;
     return 0;
 }

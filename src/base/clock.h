@@ -27,7 +27,8 @@ size_t clock_format_rfc3339(char *out, size_t n, int64_t ns, int frac_digits);
 
 /* Parses an RFC 3339 timestamp: date 'T' (or 't' or ' ') time, optional
  * fraction of up to 9 digits, then 'Z' or a +hh:mm / -hh:mm offset. The whole
- * string must match. Returns 0 and sets *ns, or -EINVAL. */
+ * string must match. Returns 0 and sets *ns, or -EINVAL (-ERANGE for a time
+ * outside the int64 nanosecond range, years 1677..2262). */
 int clock_parse_rfc3339(const char *s, int64_t *ns);
 
 /* Parses a Go-style duration ("15s", "1m30s", "500ms", "2h"); a bare number

@@ -1,0 +1,89 @@
+/*
+ * api.h - the transport-independent Kubernetes REST handler.
+ *
+ * api_handle() takes one request (method, target, a few headers, body) and
+ * produces its response (status code, JSON or text body): discovery,
+ * /version, health, and get/list/create/update/patch/delete/deletecollection
+ * of the registry's resources on the object store (store.h), with errors as
+ * metav1.Status. The HTTP server (src/net) is only a transport around it;
+ * edgecore's MetaServer and cedge-apiserver share it.
+ *
+ * Watches are not answered here: a watch request comes back with
+ * resp->watch set and the parsed request info, for the transport to stream
+ * with store_watch_start().
+ *
+ * Writes: the store commits in groups (store.h). A response with
+ * resp->wait_commit set must be sent only once the store's commit callback
+ * (store_on_commit) reported success; on failure the transport answers 500.
+ *
+ * Seams to src/kube (not available yet): selector matching and patching come
+ * in through struct api_kube_ops. Without them, requests with selectors get
+ * 400 and PATCH gets 415.
+ *
+ * Single-threaded, like the store.
+ */
+#ifndef CEDGE_APISERVER_API_H
+#define CEDGE_APISERVER_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "apiserver/path.h"
+#include "apiserver/registry.h"
+#include "store/store.h"
+
+#define API_BODY_MAX (3 * 1024 * 1024) /* kube-apiserver's 3 MiB request limit */
+#define API_LIST_MAX 100000            /* objects in one unpaged list or deletecollection */
+
+/* Operations that belong to src/kube, passed in by the program. */
+struct api_kube_ops {
+    /* Compiles label and field selectors (either may be NULL); *out is
+     * passed to match and free. Returns 0 or -EINVAL with *err (free()d by
+     * the caller) for a 400. */
+    int (*selector_compile)(const char *labels, const char *fields, void **out, char **err);
+    bool (*selector_match)(const void *compiled, const json_t *obj);
+    void (*selector_free)(void *compiled);
+    /* Applies a patch of the given Content-Type (merge, JSON, strategic
+     * merge) to original (read only) into a new *out. Returns 0, -ENOTSUP
+     * (415) or -EINVAL with *err (422/400). */
+    int (*patch)(const char *content_type, const json_t *original, const char *patch, size_t len,
+                 json_t **out, char **err);
+};
+
+struct api_options {
+    const char *server_address; /* for /api's serverAddressByClientCIDRs; may be NULL */
+    struct api_kube_ops kube;   /* NULL members: not supported */
+};
+
+struct api_request {
+    const char *method;       /* "GET" */
+    const char *target;       /* "/api/v1/pods?limit=500" */
+    const char *accept;       /* Accept header or NULL */
+    const char *content_type; /* Content-Type header or NULL */
+    const char *body;         /* may be NULL when body_len is 0 */
+    size_t body_len;
+};
+
+struct api_response {
+    int code;
+    json_t *json;             /* owned; NULL when text is used */
+    char *text;               /* owned; plain text (health checks) */
+    const char *content_type; /* static string */
+    bool wait_commit;         /* send only after the store commit succeeded */
+    bool watch;               /* a watch: info holds the request, nothing else is set */
+    struct api_request_info info;
+};
+
+struct api;
+
+/* The handler over store and reg (both borrowed; they must outlive it). */
+struct api *api_new(struct store *store, struct api_registry *reg, const struct api_options *opts);
+void api_free(struct api *api);
+
+/* Handles one request; resp is fully overwritten and must be released with
+ * api_response_release(). Never fails: every error becomes a Status. */
+void api_handle(struct api *api, const struct api_request *req, struct api_response *resp);
+void api_response_release(struct api_response *resp);
+
+#endif
