@@ -157,9 +157,9 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool count_cb(json_t *obj, void *arg)
+static bool count_cb(const struct store_row *row, void *arg)
 {
-    (void)obj;
+    (void)row;
     (*(size_t *)arg)++;
     return true;
 }

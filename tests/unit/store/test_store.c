@@ -108,12 +108,16 @@ struct collect {
     size_t n, stop_at;
 };
 
-static bool collect_cb(json_t *obj, void *arg)
+static bool collect_cb(const struct store_row *row, void *arg)
 {
     struct collect *c = arg;
-    json_t *meta = json_object_get(obj, "metadata");
-    snprintf(c->names[c->n++], sizeof(c->names[0]), "%s/%s",
-             json_string_value(json_object_get(meta, "namespace")), obj_name(obj));
+    json_t *obj = store_row_object(row);
+    assert_non_null(obj);
+    assert_ptr_equal(store_row_object(row), obj); /* cached for the row */
+    assert_string_equal(row->resource, PODS);
+    assert_string_equal(row->name, obj_name(obj));
+    assert_int_equal(row->json_len, strlen(row->json));
+    snprintf(c->names[c->n++], sizeof(c->names[0]), "%s/%s", row->ns, row->name);
     return c->n != c->stop_at;
 }
 
@@ -201,7 +205,7 @@ static void events_cb(const struct store_event *ev, void *arg)
     e->rv[e->n] = ev->rv;
     e->type[e->n] = ev->type;
     snprintf(e->name[e->n], sizeof(e->name[0]), "%s", ev->name);
-    assert_string_equal(ev->name, obj_name(ev->obj));
+    assert_string_equal(ev->name, obj_name(store_event_object(ev)));
     e->n++;
     if (e->stop_after && e->n == e->stop_after) {
         store_watch_stop(e->w);
