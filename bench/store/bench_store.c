@@ -7,10 +7,13 @@
  * Writes its store files into dir (default: a new directory under /tmp,
  * removed at the end). Every run is bounded in count and time. Measures:
  * creates/s with 1, 10, 100 and 1000 writes per commit (synchronous=NORMAL,
- * plus 100 per commit with FULL), GET p50/p99, LIST of 1,000 pods of one
- * namespace, and the process RSS with 10,000 pods in the store (and its
- * watch history).
+ * plus 100 per commit with FULL), GET p50/p99 (text, and parsed), LIST of
+ * 1,000 pods of one namespace (streaming every row's text into one response
+ * buffer, as the API server does; and parsing every row, for comparison),
+ * and the process RSS with 10,000 pods in the store and the default watch
+ * history of 10,000 changes.
  */
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/mem.h"
 #include "store/store.h"
@@ -157,17 +160,58 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool count_cb(json_t *obj, void *arg)
+struct list_out {
+    struct buf body;
+    size_t n;
+};
+
+/* What the API server does for a LIST: append each row's text to the
+ * response body, no parsing. */
+static bool stream_cb(const struct store_row *row, void *arg)
 {
-    (void)obj;
-    (*(size_t *)arg)++;
+    struct list_out *o = arg;
+    if ((o->n++ > 0 && buf_append_char(&o->body, ',') != 0) ||
+        buf_append(&o->body, row->json, row->json_len) != 0)
+        exit(1);
     return true;
+}
+
+/* For comparison: every row parsed (what a field selector costs). */
+static bool parse_cb(const struct store_row *row, void *arg)
+{
+    struct list_out *o = arg;
+    if (!store_row_object(row))
+        exit(1);
+    o->n++;
+    return true;
+}
+
+/* Median of 5 LISTs of one namespace with cb; returns ms. */
+static double bench_list(struct store *s, store_list_cb cb, size_t expect, size_t *bytes)
+{
+    uint64_t runs[5];
+    for (size_t r = 0; r < ARRAY_SIZE(runs); r++) {
+        struct list_out o = {.n = 0};
+        buf_init(&o.body, 64 * 1024 * 1024);
+        struct store_list_query q = {.resource = PODS, .ns = "ns-3"};
+        uint64_t t0 = clock_monotonic_ns();
+        buf_append_str(&o.body, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"items\":[");
+        if (store_list(s, &q, cb, &o, NULL) != 0 || o.n != expect)
+            exit(1);
+        buf_append_str(&o.body, "]}");
+        runs[r] = clock_monotonic_ns() - t0;
+        *bytes = o.body.len;
+        buf_release(&o.body);
+    }
+    qsort(runs, ARRAY_SIZE(runs), sizeof(runs[0]), cmp_u64);
+    return (double)runs[2] / 1e6;
 }
 
 /* 10,000 pods in 10 namespaces: RSS, GET latency, LIST of one namespace. */
 static void bench_reads(const char *dir)
 {
     enum { NS = 10, PER_NS = 1000, GETS = 20000 };
+    size_t text_bytes = 0;
     long rss_before = rss_kb();
     struct store *s = open_or_die(dir, "reads.db", false);
     for (unsigned i = 0; i < NS * PER_NS; i++) {
@@ -177,14 +221,18 @@ static void bench_reads(const char *dir)
         json_t *pod = make_pod(ns, name, i);
         if (store_create(s, PODS, ns, pod, NULL) != 0)
             exit(1);
+        char *text = json_dumps(pod, JSON_COMPACT);
+        text_bytes += strlen(text);
+        free(text);
         json_decref(pod);
         if (i % 100 == 99 && store_flush(s) != 0)
             exit(1);
     }
     store_flush(s);
     long rss_after = rss_kb();
-    printf("rss     %d objects (history holds all of them): %ld KB total, +%ld KB for the store\n",
-           NS * PER_NS, rss_after, rss_after - rss_before);
+    printf("rss     %d objects, history of %d changes (all of them): %ld KB total, +%ld KB for"
+           " the store (object text: %zu KB)\n",
+           NS * PER_NS, NS * PER_NS, rss_after, rss_after - rss_before, text_bytes / 1024);
 
     uint64_t *lat = xmalloc(GETS * sizeof(*lat));
     srandom(42);
@@ -193,29 +241,39 @@ static void bench_reads(const char *dir)
         char ns[16], name[32];
         snprintf(ns, sizeof(ns), "ns-%u", k % NS);
         snprintf(name, sizeof(name), "web-%08u", k / NS);
+        bool text = i % 2 == 0; /* alternate: text (hot path) and parsed */
+        char *json;
         json_t *got;
         uint64_t t0 = clock_monotonic_ns();
-        if (store_get(s, PODS, ns, name, &got) != 0)
+        if ((text ? store_get_text(s, PODS, ns, name, &json, NULL)
+                  : store_get(s, PODS, ns, name, &got)) != 0)
             exit(1);
-        lat[i] = clock_monotonic_ns() - t0;
-        json_decref(got);
+        uint64_t took = clock_monotonic_ns() - t0;
+        if (text) {
+            lat[i / 2] = took;
+            free(json);
+        } else {
+            lat[GETS / 2 + i / 2] = took;
+            json_decref(got);
+        }
     }
-    qsort(lat, GETS, sizeof(*lat), cmp_u64);
-    printf("get     %d random GETs: p50 %.1f us  p99 %.1f us\n", GETS, (double)lat[GETS / 2] / 1e3,
-           (double)lat[GETS * 99 / 100] / 1e3);
+    enum { HALF = GETS / 2 };
+    qsort(lat, HALF, sizeof(*lat), cmp_u64);
+    qsort(lat + HALF, HALF, sizeof(*lat), cmp_u64);
+    printf("get     %d random GETs as text:   p50 %.1f us  p99 %.1f us\n", HALF,
+           (double)lat[HALF / 2] / 1e3, (double)lat[HALF * 99 / 100] / 1e3);
+    printf("get     %d random GETs as json_t: p50 %.1f us  p99 %.1f us\n", HALF,
+           (double)lat[HALF + HALF / 2] / 1e3, (double)lat[HALF + HALF * 99 / 100] / 1e3);
 
-    uint64_t runs[5];
-    for (size_t r = 0; r < ARRAY_SIZE(runs); r++) {
-        size_t n = 0;
-        struct store_list_query q = {.resource = PODS, .ns = "ns-3"};
-        uint64_t t0 = clock_monotonic_ns();
-        if (store_list(s, &q, count_cb, &n, NULL) != 0 || n != PER_NS)
-            exit(1);
-        runs[r] = clock_monotonic_ns() - t0;
-    }
-    qsort(runs, ARRAY_SIZE(runs), sizeof(runs[0]), cmp_u64);
-    printf("list    %d pods of one namespace (parsed to json_t): median %.2f ms\n", PER_NS,
-           (double)runs[2] / 1e6);
+    size_t bytes = 0;
+    double ms = bench_list(s, stream_cb, PER_NS, &bytes);
+    printf("list    %d pods of one namespace, text streamed into the response: median %.2f ms"
+           " (%zu KB body)\n",
+           PER_NS, ms, bytes / 1024);
+    ms = bench_list(s, parse_cb, PER_NS, &bytes);
+    printf(
+        "list    %d pods of one namespace, every row parsed (store_row_object): median %.2f ms\n",
+        PER_NS, ms);
     free(lat);
     store_close(s);
 }

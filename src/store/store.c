@@ -50,9 +50,10 @@ static const char *const stmt_sql[STMT_COUNT_] = {
     [STMT_UPDATE] = "UPDATE objects SET uid = ?4, rv = ?5, labels = ?6, data = ?7"
                     " WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
     [STMT_DELETE] = "DELETE FROM objects WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
-    [STMT_LIST_ALL] = "SELECT data FROM objects WHERE resource = ?1"
+    [STMT_LIST_ALL] = "SELECT namespace, name, rv, labels, data FROM objects WHERE resource = ?1"
                       " AND (namespace, name) > (?2, ?3) ORDER BY namespace, name LIMIT ?4",
-    [STMT_LIST_NS] = "SELECT data FROM objects WHERE resource = ?1 AND namespace = ?2"
+    [STMT_LIST_NS] = "SELECT namespace, name, rv, labels, data FROM objects"
+                     " WHERE resource = ?1 AND namespace = ?2"
                      " AND name > ?3 ORDER BY name LIMIT ?4",
     [STMT_COUNT_ALL] = "SELECT count(*) FROM objects WHERE resource = ?1",
     [STMT_COUNT_NS] = "SELECT count(*) FROM objects WHERE resource = ?1 AND namespace = ?2",
@@ -344,40 +345,121 @@ static json_t *column_json(sqlite3_stmt *st, int col)
     return json_loadb(text, (size_t)sqlite3_column_bytes(st, col), 0, NULL);
 }
 
-int store_get(struct store *s, const char *resource, const char *ns, const char *name, json_t **out)
+/* Steps STMT_GET for one key: SQLITE_ROW leaves the row for the caller
+ * (who then calls stmt_done); anything else is turned into an error. */
+static int get_row(struct store *s, const char *resource, const char *ns, const char *name,
+                   sqlite3_stmt **out)
 {
     sqlite3_stmt *st = stmt_get(s, STMT_GET);
-    int err = 0;
-
-    *out = NULL;
     bind_key(st, resource, ns, name);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *out = column_json(st, 0);
-        if (!*out) {
-            snprintf(s->errmsg, sizeof(s->errmsg), "stored object is not JSON");
-            err = -EIO;
-        }
-    } else if (rc == SQLITE_DONE) {
-        err = -ENOENT;
-    } else {
-        err = store_fail_io(s, rc);
+        *out = st;
+        return 0;
+    }
+    int err = rc == SQLITE_DONE ? -ENOENT : store_fail_io(s, rc);
+    stmt_done(st);
+    return err;
+}
+
+int store_get(struct store *s, const char *resource, const char *ns, const char *name, json_t **out)
+{
+    sqlite3_stmt *st;
+
+    *out = NULL;
+    int err = get_row(s, resource, ns, name, &st);
+    if (err)
+        return err;
+    *out = column_json(st, 0);
+    if (!*out) {
+        snprintf(s->errmsg, sizeof(s->errmsg), "stored object is not JSON");
+        err = -EIO;
     }
     stmt_done(st);
     return err;
 }
 
-static int list_step(struct store *s, sqlite3_stmt *st, store_list_cb cb, void *arg)
+int store_get_text(struct store *s, const char *resource, const char *ns, const char *name,
+                   char **json, size_t *len)
+{
+    sqlite3_stmt *st;
+
+    *json = NULL;
+    int err = get_row(s, resource, ns, name, &st);
+    if (err)
+        return err;
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    if (text) {
+        *json = xmalloc(n + 1);
+        memcpy(*json, text, n);
+        (*json)[n] = '\0';
+        if (len)
+            *len = n;
+    } else {
+        err = store_fail_io(s, SQLITE_NOMEM);
+    }
+    stmt_done(st);
+    return err;
+}
+
+/* ---- lazily parsed objects ----------------------------------------------- */
+
+static json_t *lazy_object(struct store_lazy *lz)
+{
+    if (!lz->obj) {
+        json_error_t jerr;
+        lz->obj = json_loadb(lz->json, lz->json_len, 0, &jerr);
+        if (!lz->obj) {
+            char q[200];
+            log_error("stored object is not JSON", "err=%s", log_quote(q, sizeof(q), jerr.text));
+        }
+    }
+    return lz->obj;
+}
+
+void store_lazy_release(struct store_lazy *lz)
+{
+    json_decref(lz->obj);
+    lz->obj = NULL;
+}
+
+json_t *store_row_object(const struct store_row *row)
+{
+    return lazy_object(row->lazy);
+}
+
+json_t *store_event_object(const struct store_event *ev)
+{
+    return lazy_object(ev->lazy);
+}
+
+/* Hands each row to cb as a view into SQLite's memory: the column texts stay
+ * valid until the next step, and nothing converts their type meanwhile. */
+static int list_step(struct store *s, sqlite3_stmt *st, const char *resource, store_list_cb cb,
+                     void *arg)
 {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *obj = column_json(st, 0);
-        if (!obj) {
-            snprintf(s->errmsg, sizeof(s->errmsg), "stored object is not JSON");
+        struct store_lazy lz = {0};
+        struct store_row row = {
+            .resource = resource,
+            .ns = (const char *)sqlite3_column_text(st, 0),
+            .name = (const char *)sqlite3_column_text(st, 1),
+            .rv = (uint64_t)sqlite3_column_int64(st, 2),
+            .labels = (const char *)sqlite3_column_text(st, 3),
+            .json = (const char *)sqlite3_column_text(st, 4),
+            .json_len = (size_t)sqlite3_column_bytes(st, 4),
+            .lazy = &lz,
+        };
+        if (!row.ns || !row.name || !row.json) {
+            snprintf(s->errmsg, sizeof(s->errmsg), "stored object without key or data");
             return -EIO;
         }
-        bool more = cb(obj, arg);
-        json_decref(obj);
+        lz.json = row.json;
+        lz.json_len = row.json_len;
+        bool more = cb(&row, arg);
+        store_lazy_release(&lz);
         if (!more)
             return 0;
     }
@@ -410,7 +492,7 @@ int store_list(struct store *s, const struct store_list_query *q, store_list_cb 
     }
     sqlite3_bind_int64(st, 4, limit);
     s->listing = true;
-    int err = list_step(s, st, cb, arg);
+    int err = list_step(s, st, q->resource, cb, arg);
     s->listing = false;
     stmt_done(st);
     return err;
@@ -451,22 +533,39 @@ static int txn_begin(struct store *s)
     return 0;
 }
 
-static void pending_add(struct store *s, enum store_event_type type, const char *resource,
-                        const char *ns, const char *name, uint64_t rv, json_t *obj)
+/* Copies key, labels and text into one block holding one reference. */
+static struct store_text *text_new(const char *resource, const char *ns, const char *name,
+                                   const char *labels, const char *json, size_t json_len)
+{
+    size_t lr = strlen(resource) + 1, ln = strlen(ns) + 1, lm = strlen(name) + 1;
+    size_t ll = labels ? strlen(labels) + 1 : 0;
+    struct store_text *t = xmalloc(sizeof(*t) + lr + ln + lm + ll + json_len + 1);
+    char *p = t->data;
+
+    t->refs = 1;
+    memcpy(p, resource, lr);
+    p += lr;
+    t->ns = memcpy(p, ns, ln);
+    p += ln;
+    t->name = memcpy(p, name, lm);
+    p += lm;
+    t->labels = labels ? memcpy(p, labels, ll) : NULL;
+    p += ll;
+    memcpy(p, json, json_len);
+    p[json_len] = '\0';
+    t->json = p;
+    t->json_len = json_len;
+    return t;
+}
+
+static void pending_add(struct store *s, enum store_event_type type, uint64_t rv,
+                        struct store_text *text)
 {
     if (s->n_pending == s->cap_pending) {
         s->cap_pending = s->cap_pending ? s->cap_pending * 2 : 64;
         s->pending = xrealloc(s->pending, s->cap_pending * sizeof(*s->pending));
     }
-    size_t lr = strlen(resource) + 1, ln = strlen(ns) + 1, lm = strlen(name) + 1;
-    struct store_change *c = &s->pending[s->n_pending++];
-    c->type = type;
-    c->rv = rv;
-    c->key = xmalloc(lr + ln + lm);
-    memcpy(c->key, resource, lr);
-    memcpy(c->key + lr, ns, ln);
-    memcpy(c->key + lr + ln, name, lm);
-    c->obj = json_incref(obj);
+    s->pending[s->n_pending++] = (struct store_change){type, rv, text};
 }
 
 /* Sets metadata.resourceVersion; returns false when obj has no metadata. */
@@ -513,25 +612,38 @@ static const char *dump_obj(struct store *s, json_t *obj)
     return s->dump;
 }
 
-/* Binds ?4..?7 (uid, rv, labels, data) and steps an insert or update. The
- * dumped texts live until the step is done. */
-static int write_row(struct store *s, sqlite3_stmt *st, json_t *obj, uint64_t rv)
+/* metadata.labels as compact JSON with sorted keys (malloc'd), or NULL. */
+static char *labels_dump(json_t *obj)
+{
+    json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+    if (!json_is_object(labels) || json_object_size(labels) == 0)
+        return NULL;
+    return json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+/* Binds ?4..?7 (uid, rv, labels, data) and steps an insert or update. On
+ * success *text is the change's stored form (key, labels, the same JSON
+ * text as the row). */
+static int write_row(struct store *s, sqlite3_stmt *st, json_t *obj, const char *resource,
+                     const char *ns, const char *name, uint64_t rv, struct store_text **text)
 {
     json_t *meta = json_object_get(obj, "metadata");
-    json_t *labels = json_object_get(meta, "labels");
     const char *data = dump_obj(s, obj);
-    char *labels_text = NULL;
+    char *labels_text;
 
-    if (!data)
+    if (!data) {
+        stmt_done(st);
         return SQLITE_MISUSE;
-    if (json_is_object(labels) && json_object_size(labels) > 0)
-        labels_text = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    labels_text = labels_dump(obj);
     sqlite3_bind_text(st, 4, json_string_value(json_object_get(meta, "uid")), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)rv);
     sqlite3_bind_text(st, 6, labels_text, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, data, (int)(s->dump_len - 1), SQLITE_STATIC);
     int rc = sqlite3_step(st);
     stmt_done(st);
+    if (rc == SQLITE_DONE)
+        *text = text_new(resource, ns, name, labels_text, data, s->dump_len - 1);
     free(labels_text);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -595,8 +707,9 @@ static int write_obj(struct store *s, enum store_stmt_id id, enum store_event_ty
         goto out;
     obj_stamp(obj, next);
     sqlite3_stmt *st = stmt_get(s, id);
+    struct store_text *text = NULL;
     bind_key(st, resource, ns, name);
-    int rc = write_row(s, st, obj, next);
+    int rc = write_row(s, st, obj, resource, ns, name, next, &text);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
         err = -EEXIST;
     else if (rc != SQLITE_OK)
@@ -609,7 +722,7 @@ static int write_obj(struct store *s, enum store_stmt_id id, enum store_event_ty
         goto out;
     }
     s->rv = next;
-    pending_add(s, type, resource, ns, name, next, obj);
+    pending_add(s, type, next, text);
     if (rv)
         *rv = next;
 out:
@@ -674,7 +787,15 @@ int store_delete(struct store *s, const char *resource, const char *ns, const ch
         obj = json_pack("{s:{s:s}}", "metadata", "name", name);
         obj_stamp(obj, next);
     }
-    pending_add(s, STORE_DELETED, resource, ns, name, next, obj);
+    /* Watchers get the last state with the delete's version: one more
+     * serialisation (deletes are rare next to updates). */
+    const char *data = dump_obj(s, obj);
+    if (!data)
+        BUG("cannot serialise a parsed object");
+    char *labels_text = labels_dump(obj);
+    pending_add(s, STORE_DELETED, next,
+                text_new(resource, ns, name, labels_text, data, s->dump_len - 1));
+    free(labels_text);
     if (old)
         *old = json_incref(obj);
     if (rv)

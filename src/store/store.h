@@ -4,11 +4,19 @@
  * Layering: used by src/apiserver (cedge-apiserver and edgecore's MetaServer)
  * and by edgecore's MetaManager. Knows nothing about HTTP or the event loop.
  *
- * Objects are jansson values (Kubernetes JSON objects) identified by a
- * resource ("<group>/<version>/<plural>", core group spelled "core":
- * "core/v1/pods", "coordination.k8s.io/v1/leases"), a namespace ("" for
- * cluster-scoped objects) and a name. Each row also keeps the columns needed
- * to query it: uid, resourceVersion and labels.
+ * Objects are Kubernetes JSON objects identified by a resource
+ * ("<group>/<version>/<plural>", core group spelled "core": "core/v1/pods",
+ * "coordination.k8s.io/v1/leases"), a namespace ("" for cluster-scoped
+ * objects) and a name. Each row also keeps the columns needed to query it:
+ * uid, resourceVersion and labels.
+ *
+ * Text first: the store keeps each object as its compact JSON text
+ * (JSON_COMPACT, as jansson writes it), in SQLite and in the watch history.
+ * The read paths (store_get_text, store_list, watch events) hand out that
+ * text as it is, so a server copies it into its response without parsing;
+ * store_row_object() and store_event_object() parse it on demand when a
+ * caller needs the object (field selectors, tables, patches). Writes take a
+ * json_t, serialise it once and keep no reference to it.
  *
  * resourceVersion: one counter per store, strictly increasing across every
  * write of every resource, kept across restarts. A write sets
@@ -22,10 +30,6 @@
  * the commit succeeded: acknowledge a write only from its commit callback.
  * Reads see uncommitted writes of the open transaction (same connection).
  *
- * Watch history: the last `history` changes are kept in memory; a watch can
- * start from any resourceVersion still covered, else it gets -ERANGE (the
- * API turns that into 410 Gone, reason Expired).
- *
  * Errors are negative errno values: -ENOENT (no such object), -EEXIST
  * (create of an existing name), -ESTALE (update/delete with a
  * resourceVersion precondition that no longer holds: 409 Conflict), -ERANGE
@@ -35,9 +39,10 @@
  * Single-threaded: one store is used from one thread. One process owns a
  * store file: store_open takes an exclusive lock held until store_close.
  *
- * Objects are shared, not copied: a written object and the objects handed to
- * watchers are references kept in the watch history. Nobody modifies them
- * after the write (json_decref is fine; copy with json_deep_copy to edit).
+ * Watch history: the last `history` changes are kept in memory; a watch can
+ * start from any resourceVersion still covered, else it gets -ERANGE (the
+ * API turns that into 410 Gone, reason Expired). Each change costs about its
+ * JSON text (10,000 changes of 1.5 KB pods: ~17 MB).
  */
 #ifndef CEDGE_STORE_STORE_H
 #define CEDGE_STORE_STORE_H
@@ -74,9 +79,15 @@ const char *store_errmsg(const struct store *s);
 /* The resourceVersion of the last write (0 in an empty store). */
 uint64_t store_current_rv(const struct store *s);
 
-/* Reads one object: *out is a new reference (json_decref it). */
+/* Reads one object, parsed: *out is a new reference, the caller's alone
+ * (json_decref it; modifying it is fine). For writers (read-modify-write). */
 int store_get(struct store *s, const char *resource, const char *ns, const char *name,
               json_t **out);
+/* Reads one object as its stored compact JSON text: *json is a malloc'd,
+ * NUL-terminated copy (the caller frees it), *len its length (len may be
+ * NULL). The GET hot path: no parsing. */
+int store_get_text(struct store *s, const char *resource, const char *ns, const char *name,
+                   char **json, size_t *len);
 
 struct store_list_query {
     const char *resource;
@@ -86,11 +97,34 @@ struct store_list_query {
     size_t limit;           /* 0: no limit */
 };
 
-/* Called for each object in (namespace, name) order; obj is borrowed. Return
- * false to stop (e.g. the page is full: the caller counts, the store does not
- * filter by selectors). Objects are read one at a time from SQLite. The
- * callback must not call store_list() (-EBUSY) nor write to the store. */
-typedef bool (*store_list_cb)(json_t *obj, void *arg);
+struct store_lazy;
+
+/* One object of a list, a view into SQLite's current row: every pointer is
+ * valid only until the callback returns (copy what you keep). */
+struct store_row {
+    const char *resource;
+    const char *ns; /* "" for cluster-scoped objects */
+    const char *name;
+    uint64_t rv;      /* metadata.resourceVersion */
+    const char *json; /* the object, compact JSON text, NUL-terminated */
+    size_t json_len;
+    const char *labels;      /* metadata.labels, compact JSON object text with sorted
+                                keys, NULL when the object has no labels */
+    struct store_lazy *lazy; /* private to the store */
+};
+
+/* The row's object, parsed on the first call and cached until the callback
+ * returns (then the store drops its reference). Borrowed: json_incref it to
+ * keep it longer, and json_deep_copy it to modify it (another call for the
+ * same row returns the same object). NULL only if the stored text is not
+ * JSON (a damaged file; logged). */
+json_t *store_row_object(const struct store_row *row);
+
+/* Called for each object in (namespace, name) order. Return false to stop
+ * (e.g. the page is full: the caller counts, the store does not filter by
+ * selectors). Rows are read one at a time from SQLite. The callback must not
+ * call store_list() (-EBUSY) nor write to the store. */
+typedef bool (*store_list_cb)(const struct store_row *row, void *arg);
 
 /* Lists objects; *rv is the store's resourceVersion at the time of the list. */
 int store_list(struct store *s, const struct store_list_query *q, store_list_cb cb, void *arg,
@@ -101,19 +135,20 @@ int store_count(struct store *s, const char *resource, const char *ns, size_t *c
 
 /* Writes. obj must carry metadata.name (and metadata.namespace for namespaced
  * resources; pass ns explicitly; -EINVAL without a name). The store sets
- * metadata.resourceVersion in obj to the new version and returns it in *rv.
- * obj stays the caller's reference, but the store keeps its own (for the
- * watch history): don't modify obj after a successful write. After SQLite
- * itself rolled the open transaction back (disk full, I/O error), every
- * write fails with -EIO until store_flush() reports the failure. */
+ * metadata.resourceVersion in obj to the new version, returns it in *rv and
+ * stores obj's compact JSON text; obj stays the caller's (the store keeps
+ * no reference: modifying or freeing it afterwards is fine). A failed write
+ * leaves obj as it was. After SQLite itself rolled the open transaction
+ * back (disk full, I/O error), every write fails with -EIO until
+ * store_flush() reports the failure. */
 int store_create(struct store *s, const char *resource, const char *ns, json_t *obj, uint64_t *rv);
 /* Replaces an existing object. expect_rv 0: unconditional; else -ESTALE
  * unless the stored resourceVersion equals expect_rv. */
 int store_update(struct store *s, const char *resource, const char *ns, json_t *obj,
                  uint64_t expect_rv, uint64_t *rv);
-/* Removes an object; *old (may be NULL) receives a new reference to the
- * removed object with the delete's resourceVersion set, as watchers see it
- * (shared with them: don't modify it). */
+/* Removes an object; *old (may be NULL) receives the removed object, parsed,
+ * with the delete's resourceVersion set (as watchers see it): a new
+ * reference, the caller's alone. */
 int store_delete(struct store *s, const char *resource, const char *ns, const char *name,
                  uint64_t expect_rv, json_t **old, uint64_t *rv);
 
@@ -134,14 +169,30 @@ bool store_has_pending(const struct store *s);
 
 enum store_event_type { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
 
+/* A committed change as watchers see it. Every pointer is valid only until
+ * the callback returns (copy what you keep). */
 struct store_event {
     enum store_event_type type;
     const char *resource;
-    const char *ns;
+    const char *ns; /* "" for cluster-scoped objects */
     const char *name;
     uint64_t rv;
-    json_t *obj; /* borrowed, shared: json_incref to keep it, never modify it */
+    const char *json; /* the object as written (for DELETED: the last state,
+                         with the delete's resourceVersion), compact JSON text,
+                         NUL-terminated */
+    size_t json_len;
+    const char *labels;      /* metadata.labels, compact JSON object text with sorted
+                                keys, NULL when the object has no labels */
+    struct store_lazy *lazy; /* private to the store */
 };
+
+/* The event's object, parsed on the first call and cached while this event
+ * is delivered: every watcher of the event that asks gets the same object,
+ * and the store drops its reference once the event was delivered to all of
+ * them. Borrowed and shared: json_incref it to keep it longer, never modify
+ * it (json_deep_copy to edit). NULL only if the text is not JSON, which
+ * cannot happen for text the store wrote (logged). */
+json_t *store_event_object(const struct store_event *ev);
 
 /* Called for each committed change that matches the watch, in
  * resourceVersion order. Must not call store_watch_stop() on another watch;

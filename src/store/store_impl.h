@@ -10,14 +10,31 @@
 
 #include <sqlite3.h>
 
-/* One change, pending (written, not yet committed) or in the history ring.
- * key holds "resource\0ns\0name\0" in one allocation; obj is a reference
- * shared with the writer and every watcher (never modified after the write). */
+/* The stored form of one change: its key, labels and JSON text in one
+ * immutable block with a reference count (the ring holds one reference, a
+ * delivery in progress another). Every string is NUL-terminated and points
+ * into data[]: "resource\0ns\0name\0[labels\0]json\0". */
+struct store_text {
+    unsigned refs;
+    const char *ns, *name;
+    const char *labels; /* NULL: no labels */
+    const char *json;
+    size_t json_len;
+    char data[]; /* starts with the resource */
+};
+
+/* One change, pending (written, not yet committed) or in the history ring. */
 struct store_change {
     enum store_event_type type;
     uint64_t rv;
-    char *key;
-    json_t *obj;
+    struct store_text *text;
+};
+
+/* The lazily parsed object of a row or event being handed to callbacks. */
+struct store_lazy {
+    const char *json;
+    size_t json_len;
+    json_t *obj; /* NULL until first asked for; the store's reference */
 };
 
 struct store_watch {
@@ -96,5 +113,8 @@ void store_history_commit(struct store *s, struct store_change *c);
 void store_watch_free_all(struct store *s);
 
 void store_change_release(struct store_change *c);
+void store_text_unref(struct store_text *t);
+/* Drops the cached object of a row or event (after its callbacks ran). */
+void store_lazy_release(struct store_lazy *lz);
 
 #endif

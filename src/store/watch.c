@@ -2,6 +2,12 @@
  * watch.c - the in-memory watch history (a ring of the last N committed
  * changes) and the watchers fed from it.
  *
+ * The ring holds each change's stored form (struct store_text: key, labels
+ * and the compact JSON text in one refcounted block), not parsed objects.
+ * An event is parsed only when a watcher asks (store_event_object); the
+ * parsed object is shared by every watcher of that delivery and dropped
+ * when the delivery ends.
+ *
  * Committed changes are pushed one by one into the ring and then delivered
  * from their ring slot, so a watch started from inside a callback replays
  * the ring up to the change being delivered and continues with the next one
@@ -16,12 +22,16 @@
 #include <errno.h>
 #include <string.h>
 
+void store_text_unref(struct store_text *t)
+{
+    if (t && --t->refs == 0)
+        free(t);
+}
+
 void store_change_release(struct store_change *c)
 {
-    free(c->key);
-    json_decref(c->obj);
-    c->key = NULL;
-    c->obj = NULL;
+    store_text_unref(c->text);
+    c->text = NULL;
 }
 
 void store_history_init(struct store *s, size_t cap, uint64_t rv)
@@ -72,14 +82,24 @@ static bool watch_matches(const struct store_watch *w, const struct store_event 
     return w->ns[0] == '\0' || strcmp(w->ns, ev->ns) == 0;
 }
 
-static void change_to_event(const struct store_change *c, struct store_event *ev)
+/* Fills ev for c; the caller holds a reference to c->text for as long as
+ * ev is in use and releases lz afterwards. */
+static void change_to_event(const struct store_change *c, struct store_event *ev,
+                            struct store_lazy *lz)
 {
-    ev->type = c->type;
-    ev->resource = c->key;
-    ev->ns = ev->resource + strlen(ev->resource) + 1;
-    ev->name = ev->ns + strlen(ev->ns) + 1;
-    ev->rv = c->rv;
-    ev->obj = c->obj;
+    const struct store_text *t = c->text;
+    *lz = (struct store_lazy){.json = t->json, .json_len = t->json_len};
+    *ev = (struct store_event){
+        .type = c->type,
+        .resource = t->data,
+        .ns = t->ns,
+        .name = t->name,
+        .rv = c->rv,
+        .json = t->json,
+        .json_len = t->json_len,
+        .labels = t->labels,
+        .lazy = lz,
+    };
 }
 
 static void watch_unlink_free(struct store_watch *w)
@@ -122,16 +142,37 @@ static void watch_deliver(struct store_watch *w, const struct store_event *ev)
     w->store->delivering--;
 }
 
+/*
+ * Delivers one change to the matching watchers (only to `only` when it is
+ * not NULL). The delivery holds its own reference to the text, and the
+ * object parsed for the first watcher that asked is shared by the others
+ * and dropped at the end.
+ */
+static void change_deliver(struct store *s, const struct store_change *c, struct store_watch *only)
+{
+    struct store_text *text = c->text;
+    struct store_event ev;
+    struct store_lazy lz;
+
+    text->refs++;
+    change_to_event(c, &ev, &lz);
+    if (only) {
+        if (watch_matches(only, &ev))
+            watch_deliver(only, &ev);
+    } else {
+        /* Watches appended by a callback are visited too; seen_rv skips them. */
+        for (struct store_watch *w = s->watch_head; w; w = w->next)
+            if (watch_matches(w, &ev))
+                watch_deliver(w, &ev);
+    }
+    store_lazy_release(&lz);
+    store_text_unref(text);
+}
+
 void store_history_commit(struct store *s, struct store_change *c)
 {
     history_push(s, c);
-    const struct store_change *slot = history_at(s, s->hist_len - 1);
-    struct store_event ev;
-    change_to_event(slot, &ev);
-    /* Watches appended by a callback are visited too; seen_rv skips them. */
-    for (struct store_watch *w = s->watch_head; w; w = w->next)
-        if (watch_matches(w, &ev))
-            watch_deliver(w, &ev);
+    change_deliver(s, history_at(s, s->hist_len - 1), NULL);
     watch_sweep(s);
 }
 
@@ -140,12 +181,8 @@ static void watch_replay(struct store *s, struct store_watch *w)
 {
     for (size_t i = 0; i < s->hist_len && !w->stopped; i++) {
         const struct store_change *c = history_at(s, i);
-        if (c->rv <= w->seen_rv)
-            continue;
-        struct store_event ev;
-        change_to_event(c, &ev);
-        if (watch_matches(w, &ev))
-            watch_deliver(w, &ev);
+        if (c->rv > w->seen_rv)
+            change_deliver(s, c, w);
     }
 }
 

@@ -108,12 +108,16 @@ struct collect {
     size_t n, stop_at;
 };
 
-static bool collect_cb(json_t *obj, void *arg)
+static bool collect_cb(const struct store_row *row, void *arg)
 {
     struct collect *c = arg;
-    json_t *meta = json_object_get(obj, "metadata");
-    snprintf(c->names[c->n++], sizeof(c->names[0]), "%s/%s",
-             json_string_value(json_object_get(meta, "namespace")), obj_name(obj));
+    json_t *obj = store_row_object(row);
+    assert_non_null(obj);
+    assert_ptr_equal(store_row_object(row), obj); /* cached for the row */
+    assert_string_equal(row->resource, PODS);
+    assert_string_equal(row->name, obj_name(obj));
+    assert_int_equal(row->json_len, strlen(row->json));
+    snprintf(c->names[c->n++], sizeof(c->names[0]), "%s/%s", row->ns, row->name);
     return c->n != c->stop_at;
 }
 
@@ -201,7 +205,7 @@ static void events_cb(const struct store_event *ev, void *arg)
     e->rv[e->n] = ev->rv;
     e->type[e->n] = ev->type;
     snprintf(e->name[e->n], sizeof(e->name[0]), "%s", ev->name);
-    assert_string_equal(ev->name, obj_name(ev->obj));
+    assert_string_equal(ev->name, obj_name(store_event_object(ev)));
     e->n++;
     if (e->stop_after && e->n == e->stop_after) {
         store_watch_stop(e->w);
@@ -322,6 +326,177 @@ static void test_watch_stops_itself(void **state)
     store_watch_stop(all.w);
 }
 
+/* ---- text-first reads ----------------------------------------------------- */
+
+struct texts {
+    size_t n;
+    char *json[8];
+    char *labels[8];
+    uint64_t rv[8];
+    json_t *obj[8];  /* store_event_object() of each event (borrowed) */
+    bool keep;       /* json_incref the object to look at it after delivery */
+    json_t *kept[8]; /* references kept by this watcher */
+};
+
+static void texts_cb(const struct store_event *ev, void *arg)
+{
+    struct texts *t = arg;
+    assert_true(t->n < 8);
+    assert_int_equal(strlen(ev->json), ev->json_len);
+    t->json[t->n] = xstrdup(ev->json);
+    t->labels[t->n] = ev->labels ? xstrdup(ev->labels) : NULL;
+    t->rv[t->n] = ev->rv;
+    t->obj[t->n] = store_event_object(ev);
+    assert_non_null(t->obj[t->n]);
+    assert_ptr_equal(store_event_object(ev), t->obj[t->n]);
+    if (t->keep)
+        t->kept[t->n] = json_incref(t->obj[t->n]);
+    t->n++;
+}
+
+static void texts_release(struct texts *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->json[i]);
+        free(t->labels[i]);
+        json_decref(t->kept[i]);
+    }
+}
+
+/* What a write stores: obj's compact JSON text after the write. */
+static char *compact(json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    assert_non_null(text);
+    return text;
+}
+
+static void test_event_text(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    struct texts a = {0}, b = {.keep = true}, h = {0};
+    struct store_watch *wa, *wb, *wh;
+    json_t *old = NULL;
+
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, texts_cb, &a, &wa), 0);
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, texts_cb, &b, &wb), 0);
+
+    json_t *pod = make_pod("default", "a", "web");
+    assert_int_equal(store_create(s, PODS, "default", pod, NULL), 0);
+    /* The store keeps no reference to the caller's object... */
+    assert_int_equal(pod->refcount, 1);
+    char *written = compact(pod);
+    /* ...so changing it after the write changes nothing stored. */
+    json_object_set_new(pod, "kind", json_string("Changed"));
+    assert_int_equal(store_delete(s, PODS, "default", "a", 0, &old, NULL), 0);
+    assert_int_equal(old->refcount, 1); /* the caller's alone */
+    assert_string_equal(obj_rv(old), "2");
+    char *deleted = compact(old);
+    assert_int_equal(store_flush(s), 0);
+
+    assert_int_equal(a.n, 2);
+    assert_int_equal(b.n, 2);
+    assert_string_equal(a.json[0], written);
+    assert_string_equal(a.json[1], deleted);
+    assert_string_equal(b.json[0], written);
+    assert_string_equal(a.labels[0], "{\"app\":\"web\"}");
+    assert_int_equal(a.rv[1], 2);
+    /* Both watchers got the same parsed object for each event... */
+    assert_ptr_equal(a.obj[0], b.obj[0]);
+    assert_ptr_equal(a.obj[1], b.obj[1]);
+    assert_ptr_not_equal(a.obj[0], a.obj[1]);
+    /* ...and the store dropped its reference after the delivery: only b's is
+     * left (the objects nobody kept were freed: ASan finds no leak). */
+    assert_int_equal(b.kept[0]->refcount, 1);
+    assert_int_equal(b.kept[1]->refcount, 1);
+    assert_string_equal(obj_rv(b.kept[1]), "2");
+
+    /* The history replays the same text. */
+    assert_int_equal(store_watch_start(s, PODS, NULL, 1, texts_cb, &h, &wh), 0);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.json[0], deleted);
+    assert_string_equal(h.labels[0], "{\"app\":\"web\"}");
+
+    json_decref(pod);
+    json_decref(old);
+    free(written);
+    free(deleted);
+    store_watch_stop(wa);
+    store_watch_stop(wb);
+    store_watch_stop(wh);
+    texts_release(&a);
+    texts_release(&b);
+    texts_release(&h);
+}
+
+struct rows {
+    size_t n;
+    char *json[8];
+    char *labels[8];
+    uint64_t rv[8];
+};
+
+static bool rows_cb(const struct store_row *row, void *arg)
+{
+    struct rows *r = arg;
+    assert_true(r->n < 8);
+    assert_int_equal(strlen(row->json), row->json_len);
+    r->json[r->n] = xstrdup(row->json);
+    r->labels[r->n] = row->labels ? xstrdup(row->labels) : NULL;
+    r->rv[r->n] = row->rv;
+    r->n++;
+    return true;
+}
+
+static void test_text_reads(void **state)
+{
+    struct store *s = ((struct fixture *)*state)->s;
+    json_t *labelled = make_pod("ns", "a", "web");
+    json_t *bare = json_pack("{s:{s:s,s:s}}", "metadata", "name", "b", "namespace", "ns");
+    uint64_t rv_b;
+    char *json = NULL;
+    size_t len = 0;
+
+    json_object_set_new(json_object_get(json_object_get(labelled, "metadata"), "labels"), "tier",
+                        json_string("front"));
+    assert_int_equal(store_create(s, PODS, "ns", labelled, NULL), 0);
+    assert_int_equal(store_create(s, PODS, "ns", bare, &rv_b), 0);
+    char *text_a = compact(labelled), *text_b = compact(bare);
+
+    /* GET as text: the stored compact JSON, before and after the commit. */
+    assert_int_equal(store_get_text(s, PODS, "ns", "a", &json, &len), 0);
+    assert_string_equal(json, text_a);
+    assert_int_equal(len, strlen(text_a));
+    free(json);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_get_text(s, PODS, "ns", "b", &json, NULL), 0);
+    assert_string_equal(json, text_b);
+    free(json);
+    json = (char *)"x";
+    assert_int_equal(store_get_text(s, PODS, "ns", "nope", &json, &len), -ENOENT);
+    assert_null(json);
+
+    /* LIST rows carry the same text, the labels (sorted keys) and the rv. */
+    struct rows r = {0};
+    struct store_list_query q = {.resource = PODS, .ns = "ns"};
+    assert_int_equal(store_list(s, &q, rows_cb, &r, NULL), 0);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.json[0], text_a);
+    assert_string_equal(r.json[1], text_b);
+    assert_string_equal(r.labels[0], "{\"app\":\"web\",\"tier\":\"front\"}");
+    assert_null(r.labels[1]);
+    assert_int_equal(r.rv[0], 1);
+    assert_int_equal(r.rv[1], rv_b);
+    for (size_t i = 0; i < r.n; i++) {
+        free(r.json[i]);
+        free(r.labels[i]);
+    }
+    free(text_a);
+    free(text_b);
+    json_decref(labelled);
+    json_decref(bare);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +505,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_after_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_stops_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_reads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
