@@ -259,9 +259,12 @@ struct list_ctx {
     bool more;
 };
 
-static bool list_one(json_t *obj, void *arg)
+static bool list_one(const struct store_row *row, void *arg)
 {
     struct list_ctx *c = arg;
+    json_t *obj = store_row_object(row);
+    if (!obj)
+        return true;
     if (c->selector && !c->api->opts.kube.selector_match(c->selector, obj))
         return true;
     if ((c->limit && json_array_size(c->items) == c->limit) ||
