@@ -221,6 +221,19 @@ static void quote(char *out, size_t outlen, const char *s)
     out[j] = '\0';
 }
 
+/* strconv.ParseInt(s, 10, 64): optional sign, decimal digits, nothing else. */
+static bool parse_int64(const char *s, long long *out)
+{
+    char *end;
+    const char *d = (*s == '+' || *s == '-') ? s + 1 : s;
+
+    if (*d < '0' || *d > '9')
+        return false;
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
 static int check_key(struct parser *p, const char *key)
 {
     char msg[1024], q[300];
@@ -244,10 +257,8 @@ static int check_values(struct parser *p, struct requirement *r)
         return -EINVAL;
     }
     if (r->op == OP_GT || r->op == OP_LT) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(r->values[0], &end, 10);
-        if (errno || end == r->values[0] || *end) {
+        long long v;
+        if (!parse_int64(r->values[0], &v)) {
             quote(q, sizeof(q), r->values[0]);
             seterr(p->err, p->errlen,
                    "unable to parse requirement: values[0]: Invalid value: %s: for 'Gt', 'Lt' "
@@ -394,10 +405,6 @@ static int parse_requirement(struct parser *p, struct requirement *r)
         r->op = OP_LT;
         break;
     default:
-        if (strcmp(t->lit, "gt") == 0 || strcmp(t->lit, "lt") == 0) {
-            r->op = t->lit[0] == 'g' ? OP_GT : OP_LT;
-            break;
-        }
         seterr(p->err, p->errlen,
                "unable to parse requirement: found '%s', expected: in, notin, =, ==, !=, gt, lt",
                t->lit);
@@ -544,7 +551,6 @@ static bool has_value(const struct requirement *r, const char *v)
 static bool requirement_matches(const struct requirement *r, const json_t *labels)
 {
     const char *v = json_string_value(json_object_get(labels, r->key));
-    char *end;
     long long n;
 
     switch (r->op) {
@@ -560,11 +566,7 @@ static bool requirement_matches(const struct requirement *r, const json_t *label
         return !v || !has_value(r, v);
     case OP_GT:
     case OP_LT:
-        if (!v)
-            return false;
-        errno = 0;
-        n = strtoll(v, &end, 10);
-        if (errno || end == v || *end)
+        if (!v || !parse_int64(v, &n))
             return false;
         return r->op == OP_GT ? n > r->num : n < r->num;
     }

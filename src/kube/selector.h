@@ -3,7 +3,7 @@
  *
  * Label selectors follow k8s.io/apimachinery/pkg/labels/selector.go: the
  * string form `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`
- * (exists), `!a` (does not exist), `a gt 1`/`a>1`, `a<1`, requirements joined
+ * (exists), `!a` (does not exist), `a>1`, `a<1` (integers), requirements joined
  * by ',' (AND), whitespace tolerant, keys validated as qualified names and
  * values as label values. Errors carry Kubernetes' wording, e.g.
  * "unable to parse requirement: found 'x', expected: in, notin, =, ==, !=, gt, lt".

@@ -56,7 +56,6 @@ static void test_label_parse_ok(void **state)
         "!x",
         "x>1",
         "x>1,z<5",
-        "x gt 1",
         "x in (a,b)",
         "x notin (a)",
         "x in ()",
@@ -99,6 +98,10 @@ static void test_label_parse_errors(void **state)
                         "'123-abc', regex used for validation is "
                         "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
     parse_fails("x=a_", NULL);
+    /* "gt" and "lt" are operator names in messages only, not in the syntax. */
+    parse_fails("x gt 1", "unable to parse requirement: found 'gt', expected: in, notin, =, ==, "
+                          "!=, gt, lt");
+    parse_fails("x>-1", NULL);
     parse_fails("x=0123456789012345678901234567890123456789012345678901234567890123", NULL);
     parse_fails("x=(a)", "unable to parse requirement: found '(', expected: identifier");
 }
@@ -130,6 +133,9 @@ static void test_label_matches(void **state)
     assert_false(lmatch("!x", "{\"x\":\"z\"}"));
     assert_false(lmatch("x>1", "{\"x\":\"0\"}"));
     assert_false(lmatch("x>1", "{\"x\":\"a\"}"));
+    assert_false(lmatch("x>1", "{\"x\":\" 5\"}"));
+    assert_false(lmatch("x>1", "{\"x\":\"99999999999999999999\"}"));
+    assert_true(lmatch("x<1", "{\"x\":\"-5\"}"));
     assert_false(lmatch("x>1", "{}"));
     assert_false(lmatch("x<1", "{\"x\":\"1\"}"));
     assert_false(lmatch("x in (a,b)", "{\"x\":\"c\"}"));
