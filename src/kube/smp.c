@@ -167,6 +167,58 @@ static const struct smp_rule *rule_for(const struct smp *s)
 static int merge_value(struct smp *s, json_t *orig, const json_t *patch, const json_t *order,
                        int depth, json_t **out);
 
+static bool has_prefix(const char *s, const char *prefix);
+
+static bool is_directive_key(const char *k)
+{
+    return strcmp(k, DIRECTIVE) == 0 || strcmp(k, RETAIN_KEYS) == 0 ||
+           has_prefix(k, SET_ELEMENT_ORDER) || has_prefix(k, DELETE_FROM_PRIM);
+}
+
+/*
+ * A value the patch introduces where the document has none (or has another
+ * type). Upstream stores the patch value as is and the typed decode that
+ * follows drops directive keys and null members; we drop them here.
+ */
+static int clean_copy(struct smp *s, const json_t *v, int depth, json_t **out)
+{
+    const char *k;
+    json_t *e, *c, *res;
+    size_t i;
+    int rc;
+
+    if (depth > KUBE_PATCH_MAX_DEPTH) {
+        patch_seterr(s->err, s->errlen, "patch nested deeper than %d levels", KUBE_PATCH_MAX_DEPTH);
+        return -E2BIG;
+    }
+    if (json_is_object(v)) {
+        res = json_object();
+        json_object_foreach((json_t *)v, k, e)
+        {
+            if (json_is_null(e) || is_directive_key(k))
+                continue;
+            if ((rc = clean_copy(s, e, depth + 1, &c)) < 0)
+                goto fail;
+            json_object_set_new(res, k, c);
+        }
+    } else if (json_is_array(v)) {
+        res = json_array();
+        json_array_foreach(v, i, e)
+        {
+            if ((rc = clean_copy(s, e, depth + 1, &c)) < 0)
+                goto fail;
+            json_array_append_new(res, c);
+        }
+    } else {
+        res = json_deep_copy(v);
+    }
+    *out = res;
+    return 0;
+fail:
+    json_decref(res);
+    return rc;
+}
+
 static bool has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -336,9 +388,10 @@ static int merge_keyed(struct smp *s, json_t *target, const json_t *patch, const
                 break;
             }
         }
-        json_t *base = at >= 0 ? json_incref(json_array_get(target, (size_t)at)) : NULL;
         json_t *merged;
-        int rc = merge_value(s, base, e, NULL, depth + 1, &merged);
+        int rc = at >= 0 ? merge_value(s, json_incref(json_array_get(target, (size_t)at)), e, NULL,
+                                       depth + 1, &merged)
+                         : clean_copy(s, e, depth + 1, &merged);
         if (rc < 0)
             return rc;
         if (at >= 0)
@@ -375,7 +428,7 @@ static int merge_list(struct smp *s, json_t *target, const json_t *patch, const 
             json_t *v;
             if (json_object_get(e, DIRECTIVE))
                 continue;
-            if ((rc = merge_value(s, NULL, e, NULL, depth + 1, &v)) < 0)
+            if ((rc = clean_copy(s, e, depth + 1, &v)) < 0)
                 goto fail;
             json_array_append_new(target, v);
         }
@@ -411,6 +464,46 @@ static int merge_list(struct smp *s, json_t *target, const json_t *patch, const 
 fail:
     json_decref(target);
     return rc;
+}
+
+/*
+ * validatePatchWithSetOrderList: the patch list's items (deletions aside)
+ * must appear in the $setElementOrder list, in the same relative order.
+ */
+static int check_order(struct smp *s, const json_t *plist, const json_t *order, const char *key)
+{
+    size_t pi = 0, oi = 0, np = json_array_size(plist), no = json_array_size(order);
+
+    if (np == 0 || no == 0)
+        return 0;
+    while (pi < np && oi < no) {
+        const json_t *p = json_array_get(plist, pi);
+        if (key && json_object_get(p, DIRECTIVE)) {
+            pi++; /* deletions are ignored, other directives skipped */
+            continue;
+        }
+        const json_t *a = key_of(p, key), *b = key_of(json_array_get(order, oi), key);
+        if (!a)
+            return list_item_error(s, p, key);
+        if (!b)
+            return list_item_error(s, json_array_get(order, oi), key);
+        if (json_equal(a, b))
+            pi++;
+        oi++;
+    }
+    while (pi < np && key && json_object_get(json_array_get(plist, pi), DIRECTIVE))
+        pi++;
+    if (pi < np && oi >= no) {
+        char *ps = json_dumps(plist, JSON_COMPACT | JSON_SORT_KEYS);
+        char *os = json_dumps(order, JSON_COMPACT | JSON_SORT_KEYS);
+        patch_seterr(s->err, s->errlen,
+                     "The order in patch list:\n%s\n doesn't match $setElementOrder list:\n%s\n",
+                     ps ? ps : "?", os ? os : "?");
+        free(ps);
+        free(os);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 /* Applies $retainKeys: patch keys must be listed; unlisted target keys go. */
@@ -520,12 +613,14 @@ static int merge_map(struct smp *s, json_t *target, const json_t *patch, int dep
 
     if ((rc = map_directive(s, json_object_get(patch, DIRECTIVE), &replace, &del)) < 0)
         goto fail;
-    if (replace || del) {
+    if (del) {
         json_object_clear(target);
-        if (del) {
-            *out = target; /* Go returns an empty map */
-            return 0;
-        }
+        *out = target; /* upstream returns an empty map */
+        return 0;
+    }
+    if (replace) {
+        json_decref(target);
+        return clean_copy(s, patch, depth, out);
     }
     if ((rk = json_object_get(patch, RETAIN_KEYS)) && (rc = retain_keys(s, target, patch, rk)) < 0)
         goto fail;
@@ -559,7 +654,13 @@ static int merge_map(struct smp *s, json_t *target, const json_t *patch, int dep
         const json_t *order = json_object_get(patch, soe);
         free(soe);
         size_t old = path_push(s, k);
+        const struct smp_rule *r = rule_for(s);
         json_t *merged;
+        if (json_is_array(order) && json_is_array(v) && r &&
+            (rc = check_order(s, v, order, r->key)) < 0) {
+            path_pop(s, old);
+            goto fail;
+        }
         rc = merge_value(s, json_incref(json_object_get(target, k)), v,
                          json_is_array(order) ? order : NULL, depth + 1, &merged);
         path_pop(s, old);
@@ -585,43 +686,14 @@ static int merge_value(struct smp *s, json_t *orig, const json_t *patch, const j
         patch_seterr(s->err, s->errlen, "patch nested deeper than %d levels", KUBE_PATCH_MAX_DEPTH);
         return -E2BIG;
     }
-    if (json_is_object(patch)) {
-        if (!json_is_object(orig)) {
-            json_decref(orig);
-            orig = json_object();
-        }
+    if (json_is_object(patch) && json_is_object(orig))
         return merge_map(s, orig, patch, depth, out);
-    }
-    if (json_is_array(patch) && (r = rule_for(s)) != NULL) {
-        if (!json_is_array(orig)) {
-            json_decref(orig);
-            orig = json_array();
-        }
+    if (json_is_array(patch) && json_is_array(orig) && (r = rule_for(s)) != NULL)
         return merge_list(s, orig, patch, r->key, order, depth, out);
-    }
+    /* New key, different type, or a list without merge strategy: the patch
+     * value replaces the live one. */
     json_decref(orig);
-    if (json_is_array(patch)) {
-        /* A list without merge strategy is replaced by a clean copy. */
-        json_t *res = json_array(), *e, *v;
-        size_t i;
-        json_array_foreach(patch, i, e)
-        {
-            if (json_is_null(e)) {
-                json_array_append(res, e);
-                continue;
-            }
-            int rc = merge_value(s, NULL, e, NULL, depth + 1, &v);
-            if (rc < 0) {
-                json_decref(res);
-                return rc;
-            }
-            json_array_append_new(res, v);
-        }
-        *out = res;
-        return 0;
-    }
-    *out = json_deep_copy(patch);
-    return 0;
+    return clean_copy(s, patch, depth, out);
 }
 
 int kube_patch_strategic(const char *kind, const json_t *doc, const json_t *patch, json_t **out,

@@ -190,6 +190,13 @@ static void test_directives(void **state)
     smp_ok("Pod", "{\"metadata\":{\"labels\":{\"a\":\"1\"}}}",
            "{\"metadata\":{\"labels\":{\"$patch\":\"merge\",\"b\":\"2\"}}}",
            "{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"2\"}}}");
+    /* A list the document lacks is taken from the patch as is: its
+     * directives are not interpreted, only dropped (upstream + typed decode). */
+    smp_ok("Pod", "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}",
+           "{\"spec\":{\"containers\":[{\"name\":\"q\",\"ports\":[{\"containerPort\":1,"
+           "\"$patch\":\"delete\"}]}]}}",
+           "{\"spec\":{\"containers\":[{\"name\":\"q\",\"ports\":[{\"containerPort\":1}]},"
+           "{\"name\":\"a\"}]}}");
     /* New values are copied without nulls and directives. */
     smp_ok("Pod", "{}", "{\"spec\":{\"containers\":[{\"name\":\"a\",\"x\":null}],\"y\":null}}",
            "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}");
@@ -225,6 +232,11 @@ static void test_errors(void **state)
     smp_err("Pod", POD, "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":\"a\"}}", -EINVAL,
             NULL);
     smp_err("Pod", POD, "{\"spec\":{\"$setElementOrder/containers\":{}}}", -EINVAL, NULL);
+    /* The patch list must follow the order list (validatePatchWithSetOrderList). */
+    smp_err("Pod", POD,
+            "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"sidecar\"}],"
+            "\"containers\":[{\"name\":\"app\",\"image\":\"q\"}]}}",
+            -EINVAL, NULL);
 
     json_t *doc = load("{}"), *patch = load("[]"), *out;
     assert_int_equal(kube_patch_strategic("Pod", doc, patch, &out, NULL, 0), -EINVAL);
