@@ -46,6 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)kube_field_selector_matches(fs, object());
         (void)kube_field_selector_check(fs, allowed, err, sizeof(err));
         (void)kube_field_selector_exact(fs, "spec.nodeName");
+        if (kube_field_selector_bind(fs, "pods", err, sizeof(err)) == 0)
+            (void)kube_field_selector_matches(fs, object());
         kube_field_selector_free(fs);
     }
     free(s);

@@ -234,12 +234,62 @@ static void test_field_selectors(void **state)
     json_decref(ev);
 }
 
+static bool bound_match(const char *resource, const char *sel, const json_t *obj)
+{
+    struct kube_field_selector *s;
+    char err[256];
+    if (kube_field_selector_parse(sel, &s, err, sizeof(err)) != 0 ||
+        kube_field_selector_bind(s, resource, err, sizeof(err)) != 0)
+        fail_msg("'%s' on %s: %s", sel, resource, err);
+    bool m = kube_field_selector_matches(s, obj);
+    kube_field_selector_free(s);
+    return m;
+}
+
+static void test_field_selector_bind(void **state)
+{
+    (void)state;
+    json_t *node = json_loads("{\"metadata\":{\"name\":\"n1\"}}", 0, NULL);
+    json_t *pod =
+        json_loads("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"nodeName\":\"n1\"}}", 0, NULL);
+    json_t *ev = json_loads("{\"metadata\":{\"name\":\"e\"},\"source\":{\"component\":"
+                            "\"kubelet\",\"host\":\"n1\"},\"type\":\"Warning\"}",
+                            0, NULL);
+    struct kube_field_selector *s;
+    char err[256];
+
+    /* Defaults Kubernetes' field sets carry. */
+    assert_true(bound_match("nodes", "spec.unschedulable=false", node));
+    assert_false(bound_match("nodes", "spec.unschedulable=true", node));
+    assert_true(bound_match("pods", "spec.hostNetwork=false,spec.host=n1", pod));
+    assert_true(bound_match("pods", "status.phase=", pod));
+    assert_true(bound_match("events", "source=kubelet,type=Warning", ev));
+    assert_true(bound_match("configmaps", "metadata.name=p", pod));
+    /* Unbound, "source" is a path to an object and reads as "". */
+    assert_false(fmatch("source=kubelet", ev));
+
+    assert_int_equal(kube_field_selector_parse("spec.nodeName=a", &s, err, sizeof(err)), 0);
+    assert_int_equal(kube_field_selector_bind(s, "configmaps", err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "field label not supported: spec.nodeName");
+    assert_int_equal(kube_field_selector_bind(s, "pods", err, sizeof(err)), 0);
+    assert_int_equal(kube_field_selector_bind(s, NULL, err, sizeof(err)), -EINVAL);
+    kube_field_selector_free(s);
+    assert_int_equal(kube_field_selector_parse("type=Opaque", &s, err, sizeof(err)), 0);
+    assert_int_equal(kube_field_selector_bind(s, "secrets", err, sizeof(err)), 0);
+    assert_int_equal(kube_field_selector_bind(s, "pods", err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "field label not supported: type");
+    kube_field_selector_free(s);
+    json_decref(node);
+    json_decref(pod);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_parse_ok),  cmocka_unit_test(test_label_parse_errors),
         cmocka_unit_test(test_label_matches),   cmocka_unit_test(test_label_object_and_map),
-        cmocka_unit_test(test_field_selectors),
+        cmocka_unit_test(test_field_selectors), cmocka_unit_test(test_field_selector_bind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
