@@ -78,158 +78,190 @@ int kube_patch_merge(const json_t *doc, const json_t *patch, json_t **out, char 
     return merge(doc ? json_deep_copy(doc) : NULL, patch, 0, out, err, errlen);
 }
 
-/* ---- RFC 6902 ---- */
+/* ---- RFC 6902, as gopkg.in/evanphx/json-patch.v4 applies it ---- */
 
-enum op_kind { OP_ADD, OP_REMOVE, OP_REPLACE, OP_MOVE, OP_COPY, OP_TEST };
+/*
+ * kube-apiserver (and kubectl) apply JSON patches with evanphx/json-patch v4,
+ * which differs from RFC 6902 in ways clients can see, and we follow it:
+ * array indexes are parsed like strconv.Atoi ("01", "+1") and may be negative
+ * (counting from the end), "replace" of a missing object member adds it,
+ * a missing "value" means null, "test" of an absent member against null
+ * passes, "add" at the root "" fails and "replace" at the root swaps the
+ * document. Only a patch that is not an array of objects is malformed
+ * (-EINVAL); every other problem surfaces when its operation runs (-EDOM).
+ */
 
-static const char *const op_names[] = {"add", "remove", "replace", "move", "copy", "test"};
-
-/* A JSON pointer (RFC 6901) split into unescaped reference tokens. */
-struct pointer {
-    char **tok;
-    size_t n;
+/* Splits a JSON pointer: the container holding the last token, and that token. */
+struct target {
+    json_t *con;
+    char *key; /* owned */
 };
 
-static void pointer_release(struct pointer *p)
+/* decodePatchKey: "~1" -> "/", then "~0" -> "~"; other '~' stay literal. */
+static char *decode_key(const char *s, size_t n)
 {
-    for (size_t i = 0; i < p->n; i++)
-        free(p->tok[i]);
-    free(p->tok);
-    p->tok = NULL;
-    p->n = 0;
+    char *t = xmalloc(n + 1), *u = xmalloc(n + 1);
+    size_t j = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '~' && i + 1 < n && s[i + 1] == '1') {
+            t[j++] = '/';
+            i++;
+        } else {
+            t[j++] = s[i];
+        }
+    }
+    t[j] = '\0';
+    j = 0;
+    for (size_t i = 0; t[i]; i++) {
+        if (t[i] == '~' && t[i + 1] == '0') {
+            u[j++] = '~';
+            i++;
+        } else {
+            u[j++] = t[i];
+        }
+    }
+    u[j] = '\0';
+    free(t);
+    return u;
 }
 
-static int pointer_parse(const char *s, struct pointer *p, char *err, size_t errlen)
+/* strconv.Atoi, then the v4 range rules; n is the length the index ranges over. */
+static int array_index(const char *key, size_t n, size_t *idx, char *err, size_t errlen,
+                       const char *op, const char *path)
 {
-    p->tok = NULL;
-    p->n = 0;
-    if (*s == '\0')
-        return 0;
-    if (*s != '/') {
-        patch_seterr(err, errlen, "JSON pointer must be empty or start with '/': %s", s);
-        return -EINVAL;
+    const char *d = (*key == '+' || *key == '-') ? key + 1 : key;
+    long long v = 0;
+
+    if (!*d)
+        goto syntax;
+    for (const char *c = d; *c; c++) {
+        if (*c < '0' || *c > '9')
+            goto syntax;
+        if (v > 1000000000LL)
+            goto range; /* far beyond any list we accept */
+        v = v * 10 + (*c - '0');
     }
-    while (*s == '/') {
-        const char *end = strchr(s + 1, '/');
-        size_t n = end ? (size_t)(end - s - 1) : strlen(s + 1);
-        char *t = xmalloc(n + 1);
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            char c = s[1 + i];
-            if (c == '~') {
-                char e = i + 1 < n ? s[2 + i] : '\0';
-                if (e != '0' && e != '1') {
-                    free(t);
-                    pointer_release(p);
-                    patch_seterr(err, errlen, "invalid escape in JSON pointer");
-                    return -EINVAL;
-                }
-                c = e == '0' ? '~' : '/';
-                i++;
-            }
-            t[j++] = c;
-        }
-        t[j] = '\0';
-        p->tok = xrealloc(p->tok, (p->n + 1) * sizeof(*p->tok));
-        p->tok[p->n++] = t;
-        s += 1 + n;
+    if (*key == '-')
+        v = -v;
+    if (v < 0) {
+        if (v < -(long long)n)
+            goto range;
+        v += (long long)n;
     }
+    if (v >= (long long)n)
+        goto range;
+    *idx = (size_t)v;
     return 0;
-}
-
-/* An array index per RFC 6901: "0" or digits without a leading zero. */
-static int parse_index(const char *t, size_t *idx)
-{
-    size_t v = 0;
-
-    if (!*t || (t[0] == '0' && t[1]) || strlen(t) > 9)
-        return -1;
-    for (; *t; t++) {
-        if (*t < '0' || *t > '9')
-            return -1;
-        v = v * 10 + (size_t)(*t - '0');
-    }
-    *idx = v;
-    return 0;
-}
-
-/* The value a pointer names inside doc, or NULL. */
-static json_t *pointer_get(json_t *doc, const struct pointer *p, size_t ntok)
-{
-    json_t *cur = doc;
-
-    for (size_t i = 0; i < ntok && cur; i++) {
-        size_t idx;
-        if (json_is_object(cur))
-            cur = json_object_get(cur, p->tok[i]);
-        else if (json_is_array(cur) && parse_index(p->tok[i], &idx) == 0)
-            cur = json_array_get(cur, idx);
-        else
-            cur = NULL;
-    }
-    return cur;
-}
-
-/* Adds value (stolen) at p within *doc (RFC 6902 section 4.1). */
-static int do_add(json_t **doc, const struct pointer *p, const char *path, json_t *value, char *err,
-                  size_t errlen)
-{
-    json_t *parent;
-    const char *last;
-    size_t idx;
-
-    if (p->n == 0) {
-        json_decref(*doc);
-        *doc = value;
-        return 0;
-    }
-    parent = pointer_get(*doc, p, p->n - 1);
-    last = p->tok[p->n - 1];
-    if (json_is_object(parent)) {
-        json_object_set_new(parent, last, value);
-        return 0;
-    }
-    if (json_is_array(parent)) {
-        if (strcmp(last, "-") == 0) {
-            json_array_append_new(parent, value);
-            return 0;
-        }
-        if (parse_index(last, &idx) == 0 && idx <= json_array_size(parent)) {
-            json_array_insert_new(parent, idx, value);
-            return 0;
-        }
-        json_decref(value);
-        patch_seterr(err, errlen, "add operation: index out of bounds: %s", path);
-        return -EDOM;
-    }
-    json_decref(value);
-    patch_seterr(err, errlen, "add operation does not apply: doc is missing path: \"%s\"", path);
+syntax:
+    patch_seterr(err, errlen,
+                 "error in %s for path: '%s': value was not a proper array index: '%s': "
+                 "strconv.Atoi: parsing \"%s\": invalid syntax",
+                 op, path, key, key);
+    return -EDOM;
+range:
+    patch_seterr(err, errlen,
+                 "error in %s for path: '%s': Unable to access invalid index: %s: invalid index "
+                 "referenced",
+                 op, path, key);
     return -EDOM;
 }
 
-/* Removes the value at p; if taken is not NULL, hands it over instead of freeing. */
-static int do_remove(json_t *doc, const struct pointer *p, const char *path, json_t **taken,
-                     char *err, size_t errlen)
+/* findObject: walks all tokens but the last; con is NULL when the path is missing. */
+static struct target find_object(json_t *doc, const char *path)
 {
-    json_t *parent = p->n ? pointer_get(doc, p, p->n - 1) : NULL;
-    const char *last = p->n ? p->tok[p->n - 1] : "";
-    json_t *v = NULL;
-    size_t idx;
+    struct target t = {NULL, NULL};
+    const char *p = path, *slash;
+    json_t *cur = doc;
 
-    if (json_is_object(parent)) {
-        v = json_object_get(parent, last);
-        if (v) {
-            json_incref(v);
-            json_object_del(parent, last);
-        }
-    } else if (json_is_array(parent) && parse_index(last, &idx) == 0 &&
-               idx < json_array_size(parent)) {
-        v = json_incref(json_array_get(parent, idx));
-        json_array_remove(parent, idx);
+    if (*p != '/')
+        return t;
+    p++;
+    while ((slash = strchr(p, '/')) != NULL) {
+        char *k = decode_key(p, (size_t)(slash - p));
+        size_t idx;
+        if (json_is_object(cur))
+            cur = json_object_get(cur, k);
+        else if (json_is_array(cur) &&
+                 array_index(k, json_array_size(cur), &idx, NULL, 0, "", "") == 0)
+            cur = json_array_get(cur, idx);
+        else
+            cur = NULL;
+        free(k);
+        if (!json_is_object(cur) && !json_is_array(cur))
+            return t;
+        p = slash + 1;
     }
-    if (!v) {
-        patch_seterr(err, errlen, "unable to remove nonexistent key: %s: missing value", path);
-        return -EDOM;
+    t.con = cur;
+    t.key = decode_key(p, strlen(p));
+    return t;
+}
+
+/* container.get: the member or element, NULL when absent; -EDOM on a bad index. */
+static int con_get(struct target *t, json_t **out, char *err, size_t errlen, const char *op,
+                   const char *path)
+{
+    size_t idx;
+    int rc;
+
+    if (json_is_object(t->con)) {
+        *out = json_object_get(t->con, t->key);
+        return 0;
+    }
+    if ((rc = array_index(t->key, json_array_size(t->con), &idx, err, errlen, op, path)) < 0)
+        return rc;
+    *out = json_array_get(t->con, idx);
+    return 0;
+}
+
+/* container.add; steals v. */
+static int con_add(struct target *t, json_t *v, char *err, size_t errlen, const char *op,
+                   const char *path)
+{
+    size_t idx;
+    int rc;
+
+    if (json_is_object(t->con)) {
+        json_object_set_new(t->con, t->key, v);
+        return 0;
+    }
+    if (strcmp(t->key, "-") == 0) {
+        json_array_append_new(t->con, v);
+        return 0;
+    }
+    rc = array_index(t->key, json_array_size(t->con) + 1, &idx, err, errlen, op, path);
+    if (rc < 0) {
+        json_decref(v);
+        return rc;
+    }
+    json_array_insert_new(t->con, idx, v);
+    return 0;
+}
+
+/* container.remove; hands the removed value to *taken when not NULL. */
+static int con_remove(struct target *t, json_t **taken, char *err, size_t errlen, const char *op,
+                      const char *path)
+{
+    json_t *v;
+    size_t idx;
+    int rc;
+
+    if (json_is_object(t->con)) {
+        v = json_incref(json_object_get(t->con, t->key));
+        if (!v) {
+            patch_seterr(err, errlen,
+                         "error in %s for path: '%s': Unable to remove nonexistent key: %s: "
+                         "missing value",
+                         op, path, t->key);
+            return -EDOM;
+        }
+        json_object_del(t->con, t->key);
+    } else {
+        rc = array_index(t->key, json_array_size(t->con), &idx, err, errlen, op, path);
+        if (rc < 0)
+            return rc;
+        v = json_incref(json_array_get(t->con, idx));
+        json_array_remove(t->con, idx);
     }
     if (taken)
         *taken = v;
@@ -238,180 +270,284 @@ static int do_remove(json_t *doc, const struct pointer *p, const char *path, jso
     return 0;
 }
 
-static int do_replace(json_t **doc, const struct pointer *p, const char *path, json_t *value,
-                      char *err, size_t errlen)
+/* Go's == on decoded JSON: numbers compare as float64, so 80 equals 80.0. */
+bool patch_json_equal(const json_t *a, const json_t *b)
 {
-    int rc;
-
-    if (p->n == 0)
-        return do_add(doc, p, path, value, err, errlen);
-    if (!pointer_get(*doc, p, p->n)) {
-        json_decref(value);
-        patch_seterr(err, errlen, "replace operation does not apply: doc is missing key: %s", path);
-        return -EDOM;
-    }
-    rc = do_remove(*doc, p, path, NULL, err, errlen);
-    if (rc < 0) {
-        json_decref(value);
-        return rc;
-    }
-    return do_add(doc, p, path, value, err, errlen);
-}
-
-struct op {
-    enum op_kind kind;
-    const char *path;
-    const char *from;
-    json_t *value;
-    struct pointer ptr;
-    struct pointer from_ptr;
-};
-
-static bool is_prefix_pointer(const struct pointer *from, const struct pointer *to)
-{
-    if (from->n >= to->n)
-        return false;
-    for (size_t i = 0; i < from->n; i++)
-        if (strcmp(from->tok[i], to->tok[i]) != 0)
+    if (json_is_number(a) && json_is_number(b))
+        return json_number_value(a) == json_number_value(b);
+    if (json_is_object(a) && json_is_object(b)) {
+        const char *k;
+        json_t *v;
+        if (json_object_size(a) != json_object_size(b))
             return false;
-    return true;
+        json_object_foreach((json_t *)a, k, v)
+        {
+            json_t *w = json_object_get(b, k);
+            if (!w || !patch_json_equal(v, w))
+                return false;
+        }
+        return true;
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return false;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!patch_json_equal(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    return json_equal(a, b);
 }
 
-static int apply_op(json_t **doc, struct op *op, char *err, size_t errlen)
+static const char *member(const json_t *op, const char *name)
 {
-    json_t *v;
+    return json_string_value(json_object_get(op, name));
+}
+
+/* The operation's "value", null when absent; a new reference. */
+static json_t *op_value(const json_t *op)
+{
+    json_t *v = json_object_get(op, "value");
+
+    return v ? json_deep_copy(v) : json_null();
+}
+
+static int op_add(json_t **doc, const json_t *op, const char *path, char *err, size_t errlen)
+{
+    struct target t = find_object(*doc, path);
     int rc;
 
-    switch (op->kind) {
-    case OP_ADD:
-        return do_add(doc, &op->ptr, op->path, json_deep_copy(op->value), err, errlen);
-    case OP_REMOVE:
-        if (op->ptr.n == 0) {
-            patch_seterr(err, errlen, "remove operation: cannot remove the whole document");
+    if (!t.con) {
+        patch_seterr(err, errlen,
+                     "add operation does not apply: doc is missing path: \"%s\": "
+                     "missing value",
+                     path);
+        rc = -EDOM;
+    } else {
+        rc = con_add(&t, op_value(op), err, errlen, "add", path);
+    }
+    free(t.key);
+    return rc;
+}
+
+static int op_remove(json_t **doc, const char *path, char *err, size_t errlen)
+{
+    struct target t = find_object(*doc, path);
+    int rc;
+
+    if (!t.con) {
+        patch_seterr(err, errlen,
+                     "remove operation does not apply: doc is missing path: \"%s\": missing value",
+                     path);
+        rc = -EDOM;
+    } else {
+        rc = con_remove(&t, NULL, err, errlen, "remove", path);
+    }
+    free(t.key);
+    return rc;
+}
+
+static int op_replace(json_t **doc, const json_t *op, const char *path, char *err, size_t errlen)
+{
+    struct target t;
+    size_t idx;
+    int rc = 0;
+
+    if (*path == '\0') {
+        json_t *v = json_object_get(op, "value");
+        if (!json_is_object(v) && !json_is_array(v)) {
+            patch_seterr(err, errlen, "replace operation value must be object or array");
             return -EDOM;
         }
-        return do_remove(*doc, &op->ptr, op->path, NULL, err, errlen);
-    case OP_REPLACE:
-        return do_replace(doc, &op->ptr, op->path, json_deep_copy(op->value), err, errlen);
-    case OP_MOVE:
-        if (is_prefix_pointer(&op->from_ptr, &op->ptr)) {
-            patch_seterr(err, errlen, "move operation: cannot move \"%s\" into its child \"%s\"",
-                         op->from, op->path);
-            return -EDOM;
-        }
-        if (op->from_ptr.n == 0) {
-            if (op->ptr.n != 0)
-                goto missing_from;
-            return 0;
-        }
-        rc = do_remove(*doc, &op->from_ptr, op->from, &v, err, errlen);
-        if (rc < 0)
-            return rc;
-        return do_add(doc, &op->ptr, op->path, v, err, errlen);
-    case OP_COPY:
-        v = pointer_get(*doc, &op->from_ptr, op->from_ptr.n);
-        if (!v)
-            goto missing_from;
-        return do_add(doc, &op->ptr, op->path, json_deep_copy(v), err, errlen);
-    case OP_TEST:
-        v = pointer_get(*doc, &op->ptr, op->ptr.n);
-        if (!v || !json_equal(v, op->value)) {
-            patch_seterr(err, errlen, "testing value %s failed: test failed", op->path);
-            return -EDOM;
-        }
+        json_decref(*doc);
+        *doc = json_deep_copy(v);
         return 0;
     }
-    BUG("unknown JSON patch op");
-missing_from:
-    patch_seterr(err, errlen, "%s operation does not apply: doc is missing from path: %s",
-                 op_names[op->kind], op->from);
+    t = find_object(*doc, path);
+    if (!t.con) {
+        patch_seterr(err, errlen,
+                     "replace operation does not apply: doc is missing path: %s: missing value",
+                     path);
+        rc = -EDOM;
+    } else if (json_is_object(t.con)) {
+        json_object_set_new(t.con, t.key, op_value(op)); /* v4 adds a missing member */
+    } else if ((rc = array_index(t.key, json_array_size(t.con), &idx, err, errlen, "replace",
+                                 path)) == 0) {
+        json_array_set_new(t.con, idx, op_value(op));
+    }
+    free(t.key);
+    return rc;
+}
+
+static int op_move(json_t **doc, const char *from, const char *path, char *err, size_t errlen)
+{
+    struct target f = find_object(*doc, from), t = {NULL, NULL};
+    json_t *v = NULL;
+    int rc;
+
+    if (!f.con) {
+        patch_seterr(err, errlen,
+                     "move operation does not apply: doc is missing from path: %s: missing value",
+                     from);
+        rc = -EDOM;
+        goto out;
+    }
+    if ((rc = con_remove(&f, &v, err, errlen, "move", from)) < 0)
+        goto out;
+    t = find_object(*doc, path);
+    if (!t.con) {
+        patch_seterr(err, errlen,
+                     "move operation does not apply: doc is missing destination path: %s: "
+                     "missing value",
+                     path);
+        rc = -EDOM;
+        goto out;
+    }
+    rc = con_add(&t, v, err, errlen, "move", path);
+    v = NULL;
+out:
+    json_decref(v);
+    free(f.key);
+    free(t.key);
+    return rc;
+}
+
+static int op_copy(json_t **doc, const char *from, const char *path, char *err, size_t errlen)
+{
+    struct target f = find_object(*doc, from), t = {NULL, NULL};
+    json_t *v = NULL;
+    int rc;
+
+    if (f.con && (rc = con_get(&f, &v, err, errlen, "copy", from)) < 0)
+        goto out;
+    if (!v) {
+        patch_seterr(err, errlen,
+                     "copy operation does not apply: doc is missing from path: %s: missing value",
+                     from);
+        rc = -EDOM;
+        goto out;
+    }
+    v = json_deep_copy(v);
+    t = find_object(*doc, path);
+    if (!t.con) {
+        json_decref(v);
+        patch_seterr(err, errlen,
+                     "copy operation does not apply: doc is missing destination path: %s: "
+                     "missing value",
+                     path);
+        rc = -EDOM;
+        goto out;
+    }
+    rc = con_add(&t, v, err, errlen, "copy", path);
+out:
+    free(f.key);
+    free(t.key);
+    return rc;
+}
+
+static int op_test(json_t **doc, const json_t *op, const char *path, char *err, size_t errlen)
+{
+    const json_t *want = json_object_get(op, "value");
+    struct target t;
+    json_t *cur = NULL;
+    int rc = 0;
+
+    if (*path == '\0') {
+        if (want && patch_json_equal(*doc, want))
+            return 0;
+        goto failed;
+    }
+    t = find_object(*doc, path);
+    if (!t.con) {
+        patch_seterr(err, errlen,
+                     "test operation does not apply: is missing path: %s: missing value", path);
+        return -EDOM;
+    }
+    rc = con_get(&t, &cur, err, errlen, "test", path);
+    free(t.key);
+    if (rc < 0)
+        return rc;
+    if (!cur && (!want || json_is_null(want)))
+        return 0;
+    if (cur && want && patch_json_equal(cur, want))
+        return 0;
+failed:
+    patch_seterr(err, errlen, "testing value %s failed: test failed", path);
     return -EDOM;
 }
 
-/* Decodes one operation object; pointers in op borrow from the patch. */
-static int decode_op(const json_t *o, size_t i, struct op *op, char *err, size_t errlen)
+static int apply_op(json_t **doc, const json_t *op, char *err, size_t errlen)
 {
-    const char *name = json_string_value(json_object_get(o, "op"));
-    size_t k;
+    const char *kind = member(op, "op"), *path = member(op, "path"), *from = member(op, "from");
 
-    memset(op, 0, sizeof(*op));
-    if (!json_is_object(o) || !name) {
-        patch_seterr(err, errlen, "operation %zu: missing or invalid \"op\"", i);
-        return -EINVAL;
+    if (!kind)
+        kind = "unknown";
+    if (strcmp(kind, "add") != 0 && strcmp(kind, "remove") != 0 && strcmp(kind, "replace") != 0 &&
+        strcmp(kind, "move") != 0 && strcmp(kind, "copy") != 0 && strcmp(kind, "test") != 0) {
+        patch_seterr(err, errlen, "Unexpected kind: %s", kind);
+        return -EDOM;
     }
-    for (k = 0; k < ARRAY_SIZE(op_names); k++)
-        if (strcmp(name, op_names[k]) == 0)
-            break;
-    if (k == ARRAY_SIZE(op_names)) {
-        patch_seterr(err, errlen, "Unexpected kind: %s", name);
-        return -EINVAL;
+    if (!path) {
+        patch_seterr(err, errlen, "%s operation failed to decode path: missing value", kind);
+        return -EDOM;
     }
-    op->kind = (enum op_kind)k;
-    op->path = json_string_value(json_object_get(o, "path"));
-    if (!op->path) {
-        patch_seterr(err, errlen, "%s operation: missing path", name);
-        return -EINVAL;
+    if ((kind[0] == 'm' || kind[0] == 'c') && !from) {
+        patch_seterr(err, errlen,
+                     "%s operation failed to decode from: operation, missing from field: missing "
+                     "value",
+                     kind);
+        return -EDOM;
     }
-    op->value = json_object_get(o, "value");
-    if (!op->value && (op->kind == OP_ADD || op->kind == OP_REPLACE || op->kind == OP_TEST)) {
-        patch_seterr(err, errlen, "%s operation: missing value", name);
-        return -EINVAL;
+    switch (kind[0]) {
+    case 'a':
+        return op_add(doc, op, path, err, errlen);
+    case 'r':
+        return kind[2] == 'm' ? op_remove(doc, path, err, errlen)
+                              : op_replace(doc, op, path, err, errlen);
+    case 'm':
+        return op_move(doc, from, path, err, errlen);
+    case 'c':
+        return op_copy(doc, from, path, err, errlen);
+    default:
+        return op_test(doc, op, path, err, errlen);
     }
-    if (op->kind == OP_MOVE || op->kind == OP_COPY) {
-        op->from = json_string_value(json_object_get(o, "from"));
-        if (!op->from) {
-            patch_seterr(err, errlen, "%s operation: missing from", name);
-            return -EINVAL;
-        }
-        if (pointer_parse(op->from, &op->from_ptr, err, errlen) < 0)
-            return -EINVAL;
-    }
-    if (pointer_parse(op->path, &op->ptr, err, errlen) < 0) {
-        pointer_release(&op->from_ptr);
-        return -EINVAL;
-    }
-    return 0;
 }
 
 int kube_patch_json(const json_t *doc, const json_t *patch, json_t **out, char *err, size_t errlen)
 {
-    size_t n = json_array_size(patch);
-    struct op *ops = NULL;
-    json_t *res = NULL;
-    size_t decoded = 0;
+    size_t n = json_array_size(patch), i;
+    json_t *res, *op;
     int rc = 0;
 
     *out = NULL;
     if (!json_is_array(patch)) {
-        patch_seterr(err, errlen, "json patch must be an array of operations");
+        patch_seterr(err, errlen, "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
+                     json_is_object(patch) ? "object" : "value");
         return -EINVAL;
+    }
+    json_array_foreach(patch, i, op)
+    {
+        if (!json_is_object(op)) {
+            patch_seterr(err, errlen,
+                         "json: cannot unmarshal value into Go value of type jsonpatch.Operation");
+            return -EINVAL;
+        }
     }
     if (n > KUBE_PATCH_MAX_OPS) {
         patch_seterr(err, errlen, "The allowed maximum operations in a JSON patch is %d, got %zu",
                      KUBE_PATCH_MAX_OPS, n);
         return -E2BIG;
     }
-    /* Decode everything first: a malformed patch is a 400 even if an
-     * earlier operation would fail to apply. */
-    ops = xcalloc(n ? n : 1, sizeof(*ops));
-    for (; decoded < n; decoded++) {
-        rc = decode_op(json_array_get(patch, decoded), decoded, &ops[decoded], err, errlen);
-        if (rc < 0)
-            goto out;
-    }
     res = doc ? json_deep_copy(doc) : json_null();
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = apply_op(&res, &ops[i], err, errlen);
-    if (rc == 0) {
-        *out = res;
-        res = NULL;
+    json_array_foreach(patch, i, op)
+    {
+        if ((rc = apply_op(&res, op, err, errlen)) < 0)
+            break;
     }
-out:
-    json_decref(res);
-    for (size_t i = 0; i < decoded; i++) {
-        pointer_release(&ops[i].ptr);
-        pointer_release(&ops[i].from_ptr);
+    if (rc < 0) {
+        json_decref(res);
+        return rc;
     }
-    free(ops);
-    return rc;
+    *out = res;
+    return 0;
 }

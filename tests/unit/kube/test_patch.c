@@ -160,6 +160,27 @@ static void test_json_patch_rfc6902(void **state)
          "[{\"op\":\"add\",\"path\":\"/metadata/labels/app.kubernetes.io~1name\","
          "\"value\":\"x\"}]",
          "{\"metadata\":{\"labels\":{\"a\":\"1\",\"app.kubernetes.io/name\":\"x\"}}}"},
+        /* evanphx/json-patch v4, which Kubernetes uses, beyond RFC 6902: */
+        /* a missing value is null (RFC A.13 calls this an error) */
+        {"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz\"}]",
+         "{\"foo\":\"bar\",\"baz\":null}"},
+        /* Atoi indexes, negative ones counting from the end */
+        {"{\"a\":[1,2,3]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":9}]",
+         "{\"a\":[1,9,2,3]}"},
+        {"{\"a\":[1,2,3]}", "[{\"op\":\"add\",\"path\":\"/a/-1\",\"value\":9}]",
+         "{\"a\":[1,2,3,9]}"},
+        {"{\"a\":[1,2,3]}", "[{\"op\":\"add\",\"path\":\"/a/-4\",\"value\":9}]",
+         "{\"a\":[9,1,2,3]}"},
+        {"{\"a\":[1,2,3]}", "[{\"op\":\"remove\",\"path\":\"/a/-1\"}]", "{\"a\":[1,2]}"},
+        {"{\"a\":[1,2,3]}", "[{\"op\":\"replace\",\"path\":\"/a/+0\",\"value\":0}]",
+         "{\"a\":[0,2,3]}"},
+        /* replace adds a missing member; test of an absent member against null passes */
+        {"{}", "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]", "{\"a\":1}"},
+        {"{}", "[{\"op\":\"test\",\"path\":\"/a\",\"value\":null}]", "{}"},
+        /* numbers compare as float64; unknown '~' escapes stay literal */
+        {"{\"p\":80}", "[{\"op\":\"test\",\"path\":\"/p\",\"value\":80.0}]", "{\"p\":80}"},
+        {"{}", "[{\"op\":\"add\",\"path\":\"/~2\",\"value\":1}]", "{\"~2\":1}"},
+        {"{\"a\":1}", "[{\"op\":\"test\",\"path\":\"\",\"value\":{\"a\":1}}]", "{\"a\":1}"},
         {"{}", "[]", "{}"},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
@@ -173,23 +194,31 @@ static void test_json_patch_rfc6902(void **state)
         {"{\"baz\":\"qux\"}", "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"bar\"}]", -EDOM},
         /* A.12 adding to a nonexistent target */
         {"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]", -EDOM},
-        /* A.13 invalid patch document (missing value) */
-        {"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz\"}]", -EINVAL},
         /* A.15 comparing strings and numbers */
         {"{\"/\":9,\"~1\":10}", "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":\"10\"}]", -EDOM},
+        /* malformed documents are the only 400s */
         {"{}", "{\"op\":\"add\"}", -EINVAL},
-        {"{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", -EINVAL},
-        {"{}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]", -EINVAL},
-        {"{}", "[{\"op\":\"add\",\"path\":\"/~2\",\"value\":1}]", -EINVAL},
-        {"{}", "[{\"op\":\"move\",\"path\":\"/a\"}]", -EINVAL},
+        {"{}", "[1]", -EINVAL},
+        /* everything else fails when the operation runs, as in evanphx/json-patch v4 */
+        {"{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", -EDOM},
+        {"{}", "[{\"op\":\"add\",\"value\":1}]", -EDOM},
+        {"{}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]", -EDOM},
+        {"{}", "[{\"op\":\"add\",\"path\":\"\",\"value\":{}}]", -EDOM},
+        {"{}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":1}]", -EDOM},
+        {"{}", "[{\"op\":\"move\",\"path\":\"/a\"}]", -EDOM},
         {"{}", "[{\"op\":\"remove\",\"path\":\"/a\"}]", -EDOM},
-        {"{}", "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]", -EDOM},
+        {"{}", "[{\"op\":\"replace\",\"path\":\"/a/b\",\"value\":1}]", -EDOM},
         {"{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":1}]", -EDOM},
-        {"{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":1}]", -EDOM},
+        {"{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/-3\",\"value\":1}]", -EDOM},
+        {"{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/x\",\"value\":1}]", -EDOM},
         {"{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/1\"}]", -EDOM},
+        {"{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/-\"}]", -EDOM},
+        {"{\"a\":[1]}", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":2}]", -EDOM},
         {"{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b/c\"}]", -EDOM},
         {"{}", "[{\"op\":\"copy\",\"from\":\"/x\",\"path\":\"/a\"}]", -EDOM},
         {"{}", "[{\"op\":\"remove\",\"path\":\"\"}]", -EDOM},
+        {"{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/a\"}]", -EDOM},
+        {"{}", "[{\"op\":\"test\",\"path\":\"/a/b\",\"value\":null}]", -EDOM},
         /* all or nothing: the first op applied, the second fails */
         {"{\"a\":1}",
          "[{\"op\":\"remove\",\"path\":\"/a\"},{\"op\":\"test\",\"path\":\"/a\",\"value\":1}]",
