@@ -12,7 +12,7 @@
  * status to send, as kube-apiserver does:
  *   -EINVAL  the patch is malformed                        -> 400 Bad Request
  *   -EDOM    the patch cannot be applied to this document  -> 422 Unprocessable
- *            (missing path, failed "test", bad merge key)
+ *            (missing path, failed "test", unknown op, missing merge key)
  *   -E2BIG   more than KUBE_PATCH_MAX_OPS operations or nesting deeper than
  *            KUBE_PATCH_MAX_DEPTH                          -> 413 / 400
  *
@@ -44,7 +44,12 @@
 /* RFC 7386. doc may be NULL (treated as absent). */
 int kube_patch_merge(const json_t *doc, const json_t *patch, json_t **out, char *err,
                      size_t errlen);
-/* RFC 6902: patch is an array of operations, applied in order, all or nothing. */
+/* RFC 6902 as kube-apiserver applies it (evanphx/json-patch v4): an array of
+ * operations, applied in order, all or nothing. Like v4 and unlike the RFC:
+ * array indexes may be "01", "+1" or negative (from the end), "replace" of a
+ * missing object member adds it, a missing "value" is null, "test" of an
+ * absent member against null passes, numbers compare by value, "add" at ""
+ * fails. Only a patch that is not an array of objects is -EINVAL. */
 int kube_patch_json(const json_t *doc, const json_t *patch, json_t **out, char *err, size_t errlen);
 /* Strategic merge patch of an object of the given kind ("Pod", "Service", ...);
  * doc and patch must be objects. */
