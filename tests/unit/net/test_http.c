@@ -1,0 +1,534 @@
+/*
+ * test_http.c - the HTTP server on a real libuv loop, driven by libcurl (in a
+ * second thread) over loopback: HTTP/1.1, TLS, h2, client certificates,
+ * streaming and disconnects. The loop runs on the test's main thread; the
+ * client thread wakes it with a uv_async when it is done. Every wait is
+ * bounded by a guard timer and by curl's own timeouts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "net/http.h"
+
+#define GUARD_MS    15000
+#define MAX_BODY    1024
+#define STREAM_TICK 5
+
+struct fixture;
+typedef void (*client_fn)(struct fixture *f);
+
+struct fixture {
+    uv_loop_t loop;
+    uv_async_t done;
+    uv_timer_t guard;
+    uv_timer_t tick; /* drives streamed answers */
+    struct http_server *srv;
+    int port;
+    bool timed_out;
+    client_fn client;
+    char dir[64]; /* temp dir with certificates */
+
+    /* Server side observations. */
+    struct http_request *stream_req;
+    int stream_left; /* pieces still to send; -1: forever */
+    int close_calls;
+    int stream_enobufs;
+    bool flood; /* write 64 KiB per tick and end the stream on -ENOBUFS */
+    char seen_cn[128];
+    char seen_org[128];
+    char seen_node_id[64];
+    int seen_version;
+
+    /* Client side results. */
+    long status[4];
+    long version[4];
+    long connects[4];
+    struct buf body[4];
+    int pieces;
+    bool saw_chunked;
+    int curl_rc[4];
+};
+
+/* --- server side --- */
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct fixture *f = t->data;
+    char line[64];
+
+    if (!f->stream_req)
+        return;
+    if (f->flood) {
+        /* 3 KiB per tick: under max_output, so -ENOBUFS means the peer stalls. */
+        static const char piece[1024] = {'x'};
+        for (int i = 0; i < 3; i++) {
+            if (http_stream_write(f->stream_req, piece, sizeof(piece)) == -ENOBUFS) {
+                f->stream_enobufs++;
+                assert_true(http_stream_queued(f->stream_req) > 0);
+                assert_int_equal(http_stream_end(f->stream_req), 0);
+                f->stream_req = NULL;
+                uv_timer_stop(&f->tick);
+                return;
+            }
+        }
+        return;
+    }
+    int n = snprintf(line, sizeof(line), "{\"piece\":%d}\n", f->stream_left);
+    int rc = http_stream_write(f->stream_req, line, (size_t)n);
+    if (rc == -ENOBUFS) {
+        f->stream_enobufs++;
+        return;
+    }
+    assert_int_equal(rc, 0);
+    if (f->stream_left > 0 && --f->stream_left == 0) {
+        assert_int_equal(http_stream_end(f->stream_req), 0);
+        f->stream_req = NULL;
+        uv_timer_stop(&f->tick);
+    }
+}
+
+static void stream_closed(struct http_request *req, void *arg)
+{
+    struct fixture *f = arg;
+
+    assert_ptr_equal(req, f->stream_req);
+    f->close_calls++;
+    f->stream_req = NULL;
+    uv_timer_stop(&f->tick);
+}
+
+static void async_answer_cb(uv_timer_t *t)
+{
+    struct fixture *f = t->data;
+    struct http_request *req = f->stream_req;
+
+    f->stream_req = NULL;
+    assert_int_equal(http_respond(req, 202, "text/plain", "later", 5), 0);
+}
+
+static void handler(struct http_request *req, void *arg)
+{
+    struct fixture *f = arg;
+    const char *path = http_request_path(req);
+    char text[512];
+    size_t blen;
+    const void *body = http_request_body(req, &blen);
+
+    f->seen_version = http_request_version(req);
+    if (!strcmp(path, "/hello")) {
+        const char *xt = http_request_header(req, "x-test");
+        int n = snprintf(text, sizeof(text), "%s %s q=%s x=%s host=%s", http_request_method(req),
+                         path, http_request_query(req), xt ? xt : "-",
+                         http_request_header(req, "Host") ? "yes" : "no");
+        assert_int_equal(http_add_header(req, "X-Served-By", "cedge"), 0);
+        assert_int_equal(http_respond(req, 200, "text/plain", text, (size_t)n), 0);
+    } else if (!strcmp(path, "/echo")) {
+        const char *node = http_request_header(req, "Node_id");
+        snprintf(f->seen_node_id, sizeof(f->seen_node_id), "%s", node ? node : "");
+        assert_int_equal(http_respond(req, 200, "application/octet-stream", body, blen), 0);
+    } else if (!strcmp(path, "/big")) {
+        size_t n = 200000;
+        char *big = xmalloc(n);
+        for (size_t i = 0; i < n; i++)
+            big[i] = (char)('a' + i % 26);
+        assert_int_equal(http_respond(req, 200, NULL, big, n), 0);
+        free(big);
+    } else if (!strcmp(path, "/stream") || !strcmp(path, "/forever") || !strcmp(path, "/flood")) {
+        f->flood = !strcmp(path, "/flood");
+        f->stream_req = req;
+        f->stream_left = !strcmp(path, "/stream") ? 5 : -1;
+        http_request_on_close(req, stream_closed, f);
+        assert_int_equal(http_stream_begin(req, 200, "application/json"), 0);
+        uv_timer_start(&f->tick, tick_cb, f->flood ? 1 : STREAM_TICK, f->flood ? 1 : STREAM_TICK);
+    } else if (!strcmp(path, "/async")) {
+        f->stream_req = req;
+        http_request_on_close(req, stream_closed, f);
+        uv_timer_start(&f->tick, async_answer_cb, 30, 0);
+    } else if (!strcmp(path, "/cn")) {
+        const char *cn = http_request_peer_cn(req), *org = http_request_peer_org(req);
+        snprintf(f->seen_cn, sizeof(f->seen_cn), "%s", cn ? cn : "");
+        snprintf(f->seen_org, sizeof(f->seen_org), "%s", org ? org : "");
+        assert_int_equal(http_respond(req, 200, "text/plain", "ok", 2), 0);
+    } else {
+        assert_int_equal(http_respond(req, 404, "text/plain", "not found\n", 10), 0);
+    }
+}
+
+/* --- loop driving --- */
+
+static void done_cb(uv_async_t *a)
+{
+    uv_stop(a->loop);
+}
+
+static void guard_cb(uv_timer_t *t)
+{
+    struct fixture *f = t->data;
+    f->timed_out = true;
+    uv_stop(t->loop);
+}
+
+static void *client_main(void *arg)
+{
+    struct fixture *f = arg;
+    f->client(f);
+    uv_async_send(&f->done);
+    return NULL;
+}
+
+/* Runs fn in a thread while the loop serves; returns when fn is done. */
+static void run_client(struct fixture *f, client_fn fn)
+{
+    pthread_t th;
+
+    f->client = fn;
+    uv_timer_start(&f->guard, guard_cb, GUARD_MS, 0);
+    assert_int_equal(pthread_create(&th, NULL, client_main, f), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    pthread_join(th, NULL);
+    uv_timer_stop(&f->guard);
+    assert_false(f->timed_out);
+}
+
+static int start_server(struct fixture *f, struct http_server_options *o)
+{
+    o->address = "127.0.0.1";
+    o->port = 0;
+    o->max_body = MAX_BODY;
+    o->max_output = 4096;
+    o->handler = handler;
+    o->arg = f;
+    f->srv = http_server_new(&f->loop, o);
+    if (!f->srv)
+        return -1;
+    f->port = http_server_port(f->srv);
+    return f->port > 0 ? 0 : -1;
+}
+
+static struct fixture *fixture_new(void)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    uv_async_init(&f->loop, &f->done, done_cb);
+    uv_timer_init(&f->loop, &f->guard);
+    uv_timer_init(&f->loop, &f->tick);
+    f->guard.data = f->tick.data = f;
+    for (size_t i = 0; i < ARRAY_SIZE(f->body); i++)
+        buf_init(&f->body[i], 1 << 20);
+    return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+    http_server_free(f->srv);
+    uv_close((uv_handle_t *)&f->done, NULL);
+    uv_close((uv_handle_t *)&f->guard, NULL);
+    uv_close((uv_handle_t *)&f->tick, NULL);
+    for (int i = 0; i < 1000 && uv_run(&f->loop, UV_RUN_NOWAIT); i++)
+        usleep(1000);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(f->body); i++)
+        buf_release(&f->body[i]);
+    if (f->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    free(f);
+}
+
+/* --- client side helpers (client thread) --- */
+
+struct sink {
+    struct fixture *f;
+    struct buf *body;
+    int abort_after; /* stop reading after this many pieces; 0: never */
+};
+
+static size_t write_cb(char *p, size_t size, size_t n, void *arg)
+{
+    struct sink *s = arg;
+
+    s->f->pieces++;
+    if (buf_append(s->body, p, size * n) < 0)
+        return 0;
+    if (s->abort_after && s->f->pieces >= s->abort_after)
+        return 0; /* makes curl drop the connection */
+    return size * n;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *arg)
+{
+    struct fixture *f = arg;
+    if (!strncasecmp(p, "transfer-encoding: chunked", 26))
+        f->saw_chunked = true;
+    return size * n;
+}
+
+static CURL *easy_new(struct fixture *f, struct sink *s)
+{
+    CURL *c = curl_easy_init();
+
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    return c;
+}
+
+/* One request on c; records results in slot i. */
+static void perform(struct fixture *f, CURL *c, int i, const char *path)
+{
+    char url[256];
+    const char *scheme = f->dir[0] ? "https" : "http";
+
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", scheme, f->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    f->curl_rc[i] = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status[i]);
+    curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &f->version[i]);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &f->connects[i]);
+}
+
+static void fetch(struct fixture *f, int i, const char *path)
+{
+    struct sink s = {f, &f->body[i], 0};
+    CURL *c = easy_new(f, &s);
+    perform(f, c, i, path);
+    curl_easy_cleanup(c);
+}
+
+/* Serves the loop until *flag reaches want, at most 3 s. */
+static void serve_until(struct fixture *f, const int *flag, int want)
+{
+    for (int i = 0; i < 3000 && *flag < want; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* --- plain HTTP/1.1 --- */
+
+static struct fixture *plain_server(void)
+{
+    struct fixture *f = fixture_new();
+    struct http_server_options o = {0};
+    assert_int_equal(start_server(f, &o), 0);
+    return f;
+}
+
+static void client_get(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = easy_new(f, &s);
+    struct curl_slist *h = curl_slist_append(NULL, "X-Test: v1");
+
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    perform(f, c, 0, "/hello?a=1&b=x%20y+z%26w%3Dv&c");
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    fetch(f, 1, "/nowhere");
+}
+
+static void test_get(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_get);
+    assert_int_equal(f->curl_rc[0], CURLE_OK);
+    assert_int_equal(f->status[0], 200);
+    assert_int_equal(f->version[0], CURL_HTTP_VERSION_1_1);
+    assert_string_equal(buf_cstr(&f->body[0]),
+                        "GET /hello q=a=1&b=x%20y%20z%26w%3Dv&c x=v1 host=yes");
+    assert_int_equal(f->status[1], 404);
+    assert_int_equal(f->seen_version, 1);
+    fixture_free(f);
+}
+
+static void post(struct fixture *f, CURL *c, int i, const char *body, size_t len)
+{
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    perform(f, c, i, "/echo");
+}
+
+static void client_post(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = easy_new(f, &s);
+    struct curl_slist *h = curl_slist_append(NULL, "Node_id: node-7");
+    char big[MAX_BODY + 1];
+
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    post(f, c, 0, "hello body", 10);
+    memset(big, 'x', sizeof(big));
+    s.body = &f->body[1];
+    post(f, c, 1, big, sizeof(big));
+    s.body = &f->body[2];
+    post(f, c, 2, big, MAX_BODY);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+}
+
+/* A body, a custom header, 413 beyond max_body, exactly max_body accepted. */
+static void test_post(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_post);
+    assert_int_equal(f->status[0], 200);
+    assert_string_equal(buf_cstr(&f->body[0]), "hello body");
+    assert_string_equal(f->seen_node_id, "node-7");
+    assert_int_equal(f->status[1], 413);
+    assert_int_equal(f->status[2], 200);
+    assert_int_equal(f->body[2].len, MAX_BODY);
+    fixture_free(f);
+}
+
+static void client_keepalive(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = easy_new(f, &s);
+
+    perform(f, c, 0, "/hello");
+    s.body = &f->body[1];
+    perform(f, c, 1, "/stream");
+    s.body = &f->body[2];
+    perform(f, c, 2, "/big");
+    s.body = &f->body[3];
+    perform(f, c, 3, "/async");
+    curl_easy_cleanup(c);
+}
+
+/* Four answers of every kind on one connection. */
+static void test_keepalive(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_keepalive);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(f->curl_rc[i], CURLE_OK);
+    assert_int_equal(f->connects[0], 1);
+    assert_int_equal(f->connects[1], 0);
+    assert_int_equal(f->connects[2], 0);
+    assert_int_equal(f->connects[3], 0);
+    assert_int_equal(f->status[1], 200);
+    assert_int_equal(f->body[2].len, 200000);
+    assert_int_equal(f->body[2].data[199999], 'a' + 199999 % 26);
+    assert_int_equal(f->status[3], 202);
+    assert_string_equal(buf_cstr(&f->body[3]), "later");
+    fixture_free(f);
+}
+
+static void client_stream(struct fixture *f)
+{
+    fetch(f, 0, "/stream");
+}
+
+static void test_stream(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_stream);
+    assert_int_equal(f->curl_rc[0], CURLE_OK);
+    assert_int_equal(f->status[0], 200);
+    assert_true(f->saw_chunked);
+    assert_true(f->pieces >= 2); /* read incrementally, not in one go */
+    assert_string_equal(buf_cstr(&f->body[0]), "{\"piece\":5}\n{\"piece\":4}\n{\"piece\":3}\n"
+                                               "{\"piece\":2}\n{\"piece\":1}\n");
+    assert_int_equal(f->close_calls, 0);
+    fixture_free(f);
+}
+
+static void client_abort(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 3};
+    CURL *c = easy_new(f, &s);
+    perform(f, c, 0, "/forever");
+    curl_easy_cleanup(c);
+}
+
+/* The client goes away in the middle of an endless stream. */
+static void test_stream_disconnect(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_abort);
+    assert_int_equal(f->curl_rc[0], CURLE_WRITE_ERROR);
+    serve_until(f, &f->close_calls, 1);
+    assert_int_equal(f->close_calls, 1);
+    assert_null(f->stream_req);
+    fixture_free(f);
+}
+
+static int small_rcvbuf(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+    int size = 4096;
+    (void)arg;
+    (void)purpose;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    return CURL_SOCKOPT_OK;
+}
+
+static void client_slow(struct fixture *f)
+{
+    /* Never reads: the server's queue (max_output 4096) fills up. */
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = easy_new(f, &s);
+    curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)1);
+    curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, small_rcvbuf);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 4000L);
+    perform(f, c, 0, "/flood");
+    curl_easy_cleanup(c);
+}
+
+/* A peer that does not read makes http_stream_write() say -ENOBUFS. */
+static void test_stream_backpressure(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_slow);
+    assert_int_equal(f->stream_enobufs, 1);
+    assert_int_equal(f->close_calls, 0); /* ended by us, not closed under us */
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get),
+        cmocka_unit_test(test_post),
+        cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_stream_disconnect),
+        cmocka_unit_test(test_stream_backpressure),
+    };
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
