@@ -67,6 +67,7 @@ struct http_server_options {
     const char *key_path;  /* its private key, PEM (tls only) */
     const char *ca_path;   /* CA bundle for client certificates, PEM */
     enum http_client_cert client_cert;
+    bool http1_only;   /* offer only "http/1.1" in ALPN (custom headers, see below) */
     size_t max_body;   /* request body cap, 413 beyond; 0: 1 MiB */
     size_t max_header; /* header bytes per request; 0: 8 KiB; at most 65535 */
     size_t max_output; /* queued response bytes per stream; 0: 1 MiB */
@@ -100,10 +101,13 @@ const char *http_request_path(const struct http_request *req);
 /* The query string without '?', as received; "" when there is none. */
 const char *http_request_query(const struct http_request *req);
 /*
- * The value of header name (case-insensitive), or NULL. Works for standard
- * and custom headers (e.g. "Node_id") over HTTP/1.1; over h2 for the
- * headers lws knows (see http.md). Repeated headers are joined with ",".
- * The returned string is owned by req.
+ * The value of header name (case-insensitive), or NULL; owned by req.
+ * Headers lws knows (about 90 standard ones; "host" also finds h2's
+ * ":authority") work on both protocols for the whole life of req. Custom
+ * headers (e.g. "Node_id") work over HTTP/1.1 only, and only during the
+ * handler call or after an earlier lookup of the same name: libwebsockets
+ * 4.1 drops unknown headers in its HPACK decoder, so a server that needs
+ * them sets http1_only (see http.md).
  */
 const char *http_request_header(struct http_request *req, const char *name);
 const void *http_request_body(const struct http_request *req, size_t *len);

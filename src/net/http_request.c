@@ -161,6 +161,8 @@ const char *http_request_header(struct http_request *req, const char *name)
             return value;
         p = value + strlen(value) + 1;
     }
+    if (req->version == 2 && !strcasecmp(name, "host"))
+        return http_request_header(req, ":authority");
     return custom_header(req, name);
 }
 

@@ -397,7 +397,7 @@ static void fill_context_info(struct http_server *srv, uv_loop_t *loop,
     info->ssl_cert_filepath = srv->cert_path;
     info->ssl_private_key_filepath = srv->key_path;
     info->ssl_ca_filepath = srv->ca_path;
-    info->alpn = "h2,http/1.1";
+    info->alpn = srv->o.http1_only ? "http/1.1" : "h2,http/1.1";
     if (srv->o.client_cert == HTTP_CLIENT_CERT_REQUIRED)
         info->options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
     else if (srv->o.client_cert == HTTP_CLIENT_CERT_OPTIONAL)

@@ -516,6 +516,199 @@ static void test_stream_backpressure(void **state)
     fixture_free(f);
 }
 
+/* --- TLS, h2, client certificates --- */
+
+/* CA, server (127.0.0.1), client signed by the CA, and a self-signed rogue. */
+static void make_certs(struct fixture *f)
+{
+    char cmd[2048];
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/cedge-http-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(cmd, sizeof(cmd),
+             "(set -e; cd %s; "
+             "K='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'; "
+             "openssl req -x509 $K -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca; "
+             "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext; "
+             "openssl req $K -keyout server.key -out server.csr -subj /CN=localhost; "
+             "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+             "-out server.crt -days 1 -extfile san.ext; "
+             "openssl req $K -keyout client.key -out client.csr -subj '/O=system:nodes/CN=node1'; "
+             "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+             "-out client.crt -days 1; "
+             "openssl req -x509 $K -keyout rogue.key -out rogue.crt -days 1 -subj /CN=node1) "
+             ">/dev/null 2>&1",
+             f->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static struct fixture *tls_server_alpn(enum http_client_cert policy, bool http1_only)
+{
+    struct fixture *f = fixture_new();
+    struct http_server_options o = {.tls = true, .client_cert = policy, .http1_only = http1_only};
+    char cert[128], key[128], ca[128];
+
+    make_certs(f);
+    snprintf(cert, sizeof(cert), "%s/server.crt", f->dir);
+    snprintf(key, sizeof(key), "%s/server.key", f->dir);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", f->dir);
+    o.cert_path = cert;
+    o.key_path = key;
+    o.ca_path = policy == HTTP_CLIENT_CERT_NONE ? NULL : ca;
+    assert_int_equal(start_server(f, &o), 0);
+    return f;
+}
+
+static struct fixture *tls_server(enum http_client_cert policy)
+{
+    return tls_server_alpn(policy, false);
+}
+
+/* A TLS client trusting the test CA; who: NULL, "client" or "rogue". */
+static CURL *tls_easy(struct fixture *f, struct sink *s, long version, const char *who)
+{
+    char path[128];
+    CURL *c = easy_new(f, s);
+
+    snprintf(path, sizeof(path), "%s/ca.crt", f->dir);
+    curl_easy_setopt(c, CURLOPT_CAINFO, path);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, version);
+    if (who) {
+        snprintf(path, sizeof(path), "%s/%s.crt", f->dir, who);
+        curl_easy_setopt(c, CURLOPT_SSLCERT, path);
+        snprintf(path, sizeof(path), "%s/%s.key", f->dir, who);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, path);
+    }
+    return c;
+}
+
+static void client_tls_h1(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = tls_easy(f, &s, CURL_HTTP_VERSION_1_1, NULL);
+    perform(f, c, 0, "/hello?x=1");
+    s.body = &f->body[1];
+    perform(f, c, 1, "/stream");
+    curl_easy_cleanup(c);
+}
+
+static void test_tls_http1(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_NONE);
+
+    run_client(f, client_tls_h1);
+    assert_int_equal(f->curl_rc[0], CURLE_OK);
+    assert_int_equal(f->version[0], CURL_HTTP_VERSION_1_1);
+    assert_string_equal(buf_cstr(&f->body[0]), "GET /hello q=x=1 x=- host=yes");
+    assert_int_equal(f->curl_rc[1], CURLE_OK);
+    assert_true(f->saw_chunked);
+    assert_int_equal(f->connects[1], 0);
+    assert_string_equal(f->seen_cn, "");
+    fixture_free(f);
+}
+
+static void client_h2(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = tls_easy(f, &s, CURL_HTTP_VERSION_2TLS, NULL);
+    struct curl_slist *h = curl_slist_append(NULL, "X-Test: v2");
+    h = curl_slist_append(h, "Node_id: node-9");
+
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    perform(f, c, 0, "/hello?a=1&b=x%20y+z%26w%3Dv&c");
+    s.body = &f->body[1];
+    perform(f, c, 1, "/stream");
+    s.body = &f->body[2];
+    perform(f, c, 2, "/big");
+    s.body = &f->body[3];
+    post(f, c, 3, "h2 body", 7);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+}
+
+static void test_http2(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_NONE);
+
+    run_client(f, client_h2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(f->curl_rc[i], CURLE_OK);
+        assert_int_equal(f->version[i], CURL_HTTP_VERSION_2_0);
+        assert_int_equal(f->status[i], 200);
+    }
+    assert_int_equal(f->seen_version, 2);
+    /* lws 4.1 drops unknown headers in HPACK: X-Test is not seen over h2. */
+    assert_string_equal(buf_cstr(&f->body[0]),
+                        "GET /hello q=a=1&b=x%20y%20z%26w%3Dv&c x=- host=yes");
+    assert_string_equal(f->seen_node_id, "");
+    assert_false(f->saw_chunked); /* DATA frames, no chunked encoding on h2 */
+    assert_string_equal(buf_cstr(&f->body[1]), "{\"piece\":5}\n{\"piece\":4}\n{\"piece\":3}\n"
+                                               "{\"piece\":2}\n{\"piece\":1}\n");
+    assert_int_equal(f->body[2].len, 200000);
+    assert_string_equal(buf_cstr(&f->body[3]), "h2 body");
+    assert_int_equal(f->connects[3], 0);
+    fixture_free(f);
+}
+
+/* http1_only: a client asking for h2 gets HTTP/1.1, with custom headers. */
+static void test_http1_only(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server_alpn(HTTP_CLIENT_CERT_NONE, true);
+
+    run_client(f, client_h2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(f->curl_rc[i], CURLE_OK);
+        assert_int_equal(f->version[i], CURL_HTTP_VERSION_1_1);
+    }
+    assert_string_equal(buf_cstr(&f->body[0]),
+                        "GET /hello q=a=1&b=x%20y%20z%26w%3Dv&c x=v2 host=yes");
+    assert_string_equal(f->seen_node_id, "node-9");
+    fixture_free(f);
+}
+
+static void client_certs(struct fixture *f)
+{
+    const char *who[] = {NULL, "rogue", "client"};
+    for (int i = 0; i < 3; i++) {
+        struct sink s = {f, &f->body[i], 0};
+        CURL *c = tls_easy(f, &s, i == 2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1, who[i]);
+        perform(f, c, i, "/cn");
+        curl_easy_cleanup(c);
+    }
+}
+
+static void test_client_cert_required(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_REQUIRED);
+
+    run_client(f, client_certs);
+    assert_int_not_equal(f->curl_rc[0], CURLE_OK); /* no certificate */
+    assert_int_not_equal(f->curl_rc[1], CURLE_OK); /* not signed by the CA */
+    assert_int_equal(f->curl_rc[2], CURLE_OK);
+    assert_int_equal(f->status[2], 200);
+    assert_int_equal(f->version[2], CURL_HTTP_VERSION_2_0);
+    assert_string_equal(f->seen_cn, "node1");
+    assert_string_equal(f->seen_org, "system:nodes");
+    fixture_free(f);
+}
+
+static void test_client_cert_optional(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_OPTIONAL);
+
+    run_client(f, client_certs);
+    assert_int_equal(f->curl_rc[0], CURLE_OK);     /* none is fine */
+    assert_int_not_equal(f->curl_rc[1], CURLE_OK); /* a bad one is not */
+    assert_int_equal(f->curl_rc[2], CURLE_OK);
+    assert_string_equal(f->seen_cn, "node1");
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +718,11 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_stream_disconnect),
         cmocka_unit_test(test_stream_backpressure),
+        cmocka_unit_test(test_tls_http1),
+        cmocka_unit_test(test_http2),
+        cmocka_unit_test(test_http1_only),
+        cmocka_unit_test(test_client_cert_required),
+        cmocka_unit_test(test_client_cert_optional),
     };
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
