@@ -84,9 +84,11 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 
 /*
  * Stops listening and closes every connection; requests still open get their
- * close callback, from inside this call. The loop must be run afterwards
- * (e.g. uv_run(loop, UV_RUN_DEFAULT)) so that libuv can finish closing the
- * handles, before uv_loop_close(). NULL is a no-op.
+ * close callback, from inside this call. The memory is released from the
+ * loop a couple of iterations later (libuv closes handles asynchronously),
+ * so the loop must be run afterwards (uv_run(loop, UV_RUN_DEFAULT) returns
+ * once it is done) before uv_loop_close(). May be called from a callback
+ * of this server's requests. NULL is a no-op.
  */
 void http_server_free(struct http_server *srv);
 

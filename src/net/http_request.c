@@ -152,10 +152,10 @@ static const char *custom_header(struct http_request *req, const char *name)
 
 const char *http_request_header(struct http_request *req, const char *name)
 {
-    const char *p = req->headers.data;
+    const char *p = buf_cstr(&req->headers);
     const char *end = p + req->headers.len;
 
-    while (p && p < end) {
+    while (p < end) {
         const char *value = p + strlen(p) + 1;
         if (!strcasecmp(p, name))
             return value;
@@ -296,9 +296,9 @@ static int add_headers(struct http_request *req, unsigned char **p, unsigned cha
         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
                                      p, end))
         return -1;
-    const char *h = req->extra_headers.data;
+    const char *h = buf_cstr(&req->extra_headers);
     const char *hend = h + req->extra_headers.len;
-    while (h && h < hend) {
+    while (h < hend) {
         const char *value = h + strlen(h) + 1;
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)h, (const unsigned char *)value,
                                         (int)strlen(value), p, end))

@@ -20,7 +20,9 @@
 #define HTTP_DEFAULT_MAX_OUTPUT (1024 * 1024)
 
 struct http_server {
-    struct lws_context *ctx;
+    struct lws_context *ctx; /* set to NULL by lws when its destruction is complete */
+    uv_idle_t reaper;        /* finishes the destruction, see http_server_free() */
+    int reap_ticks;
     struct lws_vhost *vhost;
     void *foreign_loops[1];
     struct lws_protocols protocols[2];
@@ -391,6 +393,7 @@ static void fill_context_info(struct http_server *srv, uv_loop_t *loop,
     info->timeout_secs = 30;
     info->keepalive_timeout = 60;
     info->vhost_name = "cedge";
+    info->pcontext = &srv->ctx;
     if (!srv->o.tls)
         return;
     info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -422,6 +425,8 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
                   srv->address ? srv->address : "*", o->port, o->tls);
         goto fail;
     }
+    uv_idle_init(loop, &srv->reaper);
+    srv->reaper.data = srv;
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "cedge");
     if (!srv->vhost || lws_get_vhost_listen_port(srv->vhost) <= 0) {
         log_error("http server: not listening", "addr=%s port=%d",
@@ -436,15 +441,57 @@ fail:
     return NULL;
 }
 
-void http_server_free(struct http_server *srv)
+static void release(struct http_server *srv)
 {
-    if (!srv)
-        return;
-    if (srv->ctx)
-        lws_context_destroy(srv->ctx);
     free(srv->address);
     free(srv->cert_path);
     free(srv->key_path);
     free(srv->ca_path);
     free(srv);
+}
+
+static void reaper_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
+static void count_closing(uv_handle_t *h, void *arg)
+{
+    if (uv_is_closing(h))
+        ++*(int *)arg;
+}
+
+/*
+ * lws 4.1 on a foreign loop destroys a context in steps: the first
+ * lws_context_destroy() closes the wsi's libuv handles; their close callbacks
+ * close lws's own timer and idle handles, one loop iteration later. lws then
+ * waits for lws_context_destroy() to be called again, which frees the rest
+ * (and unloads the libuv event-lib plugin, so no lws close callback may be
+ * pending by then) and clears srv->ctx through info.pcontext. We call it
+ * once no handle of the loop is closing any more.
+ */
+static void reap_cb(uv_idle_t *idle)
+{
+    struct http_server *srv = idle->data;
+    int closing = 0;
+
+    uv_walk(idle->loop, count_closing, &closing);
+    if (srv->ctx && ++srv->reap_ticks >= 2 && closing == 0)
+        lws_context_destroy(srv->ctx);
+    if (srv->ctx)
+        return;
+    uv_idle_stop(idle);
+    uv_close((uv_handle_t *)idle, reaper_closed);
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    if (!srv->ctx) {
+        release(srv);
+        return;
+    }
+    lws_context_destroy(srv->ctx);
+    uv_idle_start(&srv->reaper, reap_cb);
 }

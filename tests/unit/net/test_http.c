@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -516,6 +519,86 @@ static void test_stream_backpressure(void **state)
     fixture_free(f);
 }
 
+/* --- raw socket: exact bytes on the wire --- */
+
+static int raw_connect(struct fixture *f)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {.tv_sec = 5};
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Reads into body[i] until it contains want or the peer closes (bounded). */
+static void raw_read_until(struct fixture *f, int fd, int i, const char *want)
+{
+    char chunk[4096];
+    for (int n = 0; n < 1000 && !strstr(buf_cstr(&f->body[i]), want); n++) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r <= 0)
+            break;
+        assert_int_equal(buf_append(&f->body[i], chunk, (size_t)r), 0);
+    }
+}
+
+static void client_raw(struct fixture *f)
+{
+    static const char req[] = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int fd = raw_connect(f);
+
+    /* Two pipelined requests: the second waits for the stream to end. */
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    raw_read_until(f, fd, 0, "host=yes");
+    close(fd);
+}
+
+static void test_raw_chunked(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_raw);
+    const char *got = buf_cstr(&f->body[0]);
+    assert_non_null(strstr(got, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strcasestr(got, "transfer-encoding: chunked\r\n"));
+    assert_null(strcasestr(got, "content-length: 0"));
+    assert_non_null(strstr(got, "\r\n\r\nc\r\n{\"piece\":5}\n\r\nc\r\n{\"piece\":4}\n\r\n"));
+    assert_non_null(strstr(got, "c\r\n{\"piece\":1}\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(got, "GET /hello q= x=- host=yes"));
+    fixture_free(f);
+}
+
+static void client_hold(struct fixture *f)
+{
+    static const char req[] = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = raw_connect(f);
+
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    raw_read_until(f, fd, 0, "\"piece\"");
+    f->curl_rc[0] = fd; /* kept open; closed by the test after the server is gone */
+}
+
+/* Freeing the server with a stream open calls its close callback. */
+static void test_free_with_open_stream(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_hold);
+    assert_int_equal(f->close_calls, 0);
+    http_server_free(f->srv);
+    f->srv = NULL;
+    assert_int_equal(f->close_calls, 1);
+    close(f->curl_rc[0]);
+    fixture_free(f);
+}
+
 /* --- TLS, h2, client certificates --- */
 
 /* CA, server (127.0.0.1), client signed by the CA, and a self-signed rogue. */
@@ -718,6 +801,8 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_stream_disconnect),
         cmocka_unit_test(test_stream_backpressure),
+        cmocka_unit_test(test_raw_chunked),
+        cmocka_unit_test(test_free_with_open_stream),
         cmocka_unit_test(test_tls_http1),
         cmocka_unit_test(test_http2),
         cmocka_unit_test(test_http1_only),
