@@ -67,10 +67,11 @@ struct http_server_options {
     const char *key_path;  /* its private key, PEM (tls only) */
     const char *ca_path;   /* CA bundle for client certificates, PEM */
     enum http_client_cert client_cert;
-    bool http1_only;   /* offer only "http/1.1" in ALPN (custom headers, see below) */
-    size_t max_body;   /* request body cap, 413 beyond; 0: 1 MiB */
-    size_t max_header; /* header bytes per request; 0: 8 KiB; at most 65535 */
-    size_t max_output; /* queued response bytes per stream; 0: 1 MiB */
+    bool http1_only;    /* offer only "http/1.1" in ALPN (custom headers, see below) */
+    size_t max_body;    /* request body cap, 413 beyond; 0: 1 MiB */
+    size_t max_header;  /* header bytes per request; 0: 8 KiB; at most 65535 */
+    size_t max_output;  /* queued response bytes per stream; 0: 1 MiB */
+    unsigned timeout_s; /* handshake, headers, body and unanswered-request limit; 0: 30 */
     http_handler_cb handler;
     void *arg;
 };
@@ -146,7 +147,9 @@ int http_respond(struct http_request *req, int status, const char *content_type,
 
 /*
  * Starts a streamed answer of unknown length: chunked transfer encoding on
- * HTTP/1.1, DATA frames on h2. Returns 0 or -EINVAL (already answered).
+ * HTTP/1.1, DATA frames on h2. A stream has no time limit (timeout_s stops
+ * applying); it lasts until http_stream_end() or the client goes away.
+ * Returns 0 or -EINVAL (already answered).
  */
 int http_stream_begin(struct http_request *req, int status, const char *content_type);
 

@@ -243,6 +243,17 @@ int http_stream_begin(struct http_request *req, int status, const char *content_
     buf_init(&req->out, http_server_max_output(req->srv));
     req->streaming = true;
     req->state = HTTP_REQ_STREAMING;
+    /*
+     * A stream may last for hours (a watch): cancel lws' timeout, and give
+     * the header table back to lws' pool (custom headers are gone from here
+     * on). On h2, mark_sse also keeps the idle connection open.
+     */
+    if (req->wsi && req->version == 2) {
+        lws_http_mark_sse(req->wsi);
+    } else if (req->wsi) {
+        lws_set_timeout(req->wsi, NO_PENDING_TIMEOUT, 0);
+        lws_http_headers_detach(req->wsi);
+    }
     want_write(req);
     return 0;
 }

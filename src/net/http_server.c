@@ -18,6 +18,7 @@
 #define HTTP_DEFAULT_MAX_BODY   (1024 * 1024)
 #define HTTP_DEFAULT_MAX_HEADER 8192
 #define HTTP_DEFAULT_MAX_OUTPUT (1024 * 1024)
+#define HTTP_DEFAULT_TIMEOUT_S  30
 
 struct http_server {
     struct lws_context *ctx; /* set to NULL by lws when its destruction is complete */
@@ -358,6 +359,8 @@ static int copy_options(struct http_server *srv, const struct http_server_option
         srv->o.max_header = HTTP_DEFAULT_MAX_HEADER;
     if (!srv->o.max_output)
         srv->o.max_output = HTTP_DEFAULT_MAX_OUTPUT;
+    if (!srv->o.timeout_s)
+        srv->o.timeout_s = HTTP_DEFAULT_TIMEOUT_S;
     if (srv->o.max_header > USHRT_MAX || srv->o.max_header < 1024)
         return -EINVAL;
     if (o->tls && (!o->cert_path || !o->key_path))
@@ -390,7 +393,7 @@ static void fill_context_info(struct http_server *srv, uv_loop_t *loop,
     info->user = srv;
     info->max_http_header_data = (unsigned short)srv->o.max_header;
     info->max_http_header_pool = 64;
-    info->timeout_secs = 30;
+    info->timeout_secs = srv->o.timeout_s;
     info->keepalive_timeout = 60;
     info->vhost_name = "cedge";
     info->pcontext = &srv->ctx;

@@ -50,7 +50,9 @@ struct fixture {
     int stream_left; /* pieces still to send; -1: forever */
     int close_calls;
     int stream_enobufs;
-    bool flood; /* write 64 KiB per tick and end the stream on -ENOBUFS */
+    bool flood; /* write 3 KiB per tick and end the stream on -ENOBUFS */
+    struct http_request *many[128];
+    int n_many;
     char seen_cn[128];
     char seen_org[128];
     char seen_node_id[64];
@@ -114,6 +116,16 @@ static void stream_closed(struct http_request *req, void *arg)
     uv_timer_stop(&f->tick);
 }
 
+static void many_closed(struct http_request *req, void *arg)
+{
+    struct fixture *f = arg;
+
+    for (int i = 0; i < f->n_many; i++)
+        if (f->many[i] == req)
+            f->many[i] = NULL;
+    f->close_calls++;
+}
+
 static void async_answer_cb(uv_timer_t *t)
 {
     struct fixture *f = t->data;
@@ -157,6 +169,12 @@ static void handler(struct http_request *req, void *arg)
         http_request_on_close(req, stream_closed, f);
         assert_int_equal(http_stream_begin(req, 200, "application/json"), 0);
         uv_timer_start(&f->tick, tick_cb, f->flood ? 1 : STREAM_TICK, f->flood ? 1 : STREAM_TICK);
+    } else if (!strcmp(path, "/many")) {
+        assert_true(f->n_many < (int)ARRAY_SIZE(f->many));
+        f->many[f->n_many++] = req;
+        http_request_on_close(req, many_closed, f);
+        assert_int_equal(http_stream_begin(req, 200, "text/plain"), 0);
+        assert_int_equal(http_stream_write(req, "hi\n", 3), 0);
     } else if (!strcmp(path, "/async")) {
         f->stream_req = req;
         http_request_on_close(req, stream_closed, f);
@@ -574,6 +592,78 @@ static void test_raw_chunked(void **state)
     fixture_free(f);
 }
 
+/* Reads a stream for 2.5 s, past the server's 1 s timeout. */
+static void client_long(struct fixture *f)
+{
+    static const char req[] = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = raw_connect(f);
+    char chunk[4096];
+    uint64_t start = uv_hrtime();
+
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    while (uv_hrtime() - start < 2500000000ULL) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r <= 0)
+            break;
+        f->pieces++;
+    }
+    f->curl_rc[0] = (int)((uv_hrtime() - start) / 1000000);
+    close(fd);
+}
+
+/* A watch-like stream outlives timeout_s. */
+static void test_stream_outlives_timeout(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new();
+    struct http_server_options o = {.timeout_s = 1};
+
+    assert_int_equal(start_server(f, &o), 0);
+    run_client(f, client_long);
+    assert_true(f->curl_rc[0] >= 2500); /* the server did not close it */
+    serve_until(f, &f->close_calls, 1);
+    assert_int_equal(f->close_calls, 1);
+    fixture_free(f);
+}
+
+#define MANY 100
+
+/* MANY concurrent open streams, more than lws' header-table pool (64). */
+static void client_many(struct fixture *f)
+{
+    static const char req[] = "GET /many HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fds[MANY];
+
+    for (int i = 0; i < MANY; i++) {
+        fds[i] = raw_connect(f);
+        assert_int_equal(write(fds[i], req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    }
+    for (int i = 0; i < MANY; i++) {
+        buf_clear(&f->body[0]);
+        raw_read_until(f, fds[i], 0, "3\r\nhi\n\r\n");
+        if (strstr(buf_cstr(&f->body[0]), "3\r\nhi\n\r\n"))
+            f->pieces++;
+    }
+    for (int i = 0; i < MANY; i++)
+        close(fds[i]);
+}
+
+static void test_many_streams(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_many);
+    assert_int_equal(f->pieces, MANY);
+    /* An idle h1 stream notices a vanished client at its next write. */
+    for (int i = 0; i < f->n_many; i++)
+        if (f->many[i])
+            assert_int_equal(http_stream_write(f->many[i], "x\n", 2), 0);
+    serve_until(f, &f->close_calls, MANY);
+    assert_int_equal(f->close_calls, MANY);
+    fixture_free(f);
+}
+
 static void client_hold(struct fixture *f)
 {
     static const char req[] = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -802,6 +892,8 @@ int main(void)
         cmocka_unit_test(test_stream_disconnect),
         cmocka_unit_test(test_stream_backpressure),
         cmocka_unit_test(test_raw_chunked),
+        cmocka_unit_test(test_many_streams),
+        cmocka_unit_test(test_stream_outlives_timeout),
         cmocka_unit_test(test_free_with_open_stream),
         cmocka_unit_test(test_tls_http1),
         cmocka_unit_test(test_http2),
