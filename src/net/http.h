@@ -88,8 +88,9 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
  * close callback, from inside this call. The memory is released from the
  * loop a couple of iterations later (libuv closes handles asynchronously),
  * so the loop must be run afterwards (uv_run(loop, UV_RUN_DEFAULT) returns
- * once it is done) before uv_loop_close(). May be called from a callback
- * of this server's requests. NULL is a no-op.
+ * once it is done) before uv_loop_close(). Not to be called from inside this
+ * server's handler or close callbacks (untested with lws); call it from
+ * another loop callback, e.g. a signal or timer. NULL is a no-op.
  */
 void http_server_free(struct http_server *srv);
 
