@@ -38,6 +38,7 @@
 
 struct http_server;
 struct http_request;
+struct ws_conn; /* net/ws.h */
 
 enum http_client_cert {
     HTTP_CLIENT_CERT_NONE = 0, /* no CertificateRequest */
@@ -59,6 +60,14 @@ typedef void (*http_handler_cb)(struct http_request *req, void *arg);
  */
 typedef void (*http_close_cb)(struct http_request *req, void *arg);
 
+/*
+ * A WebSocket upgrade arrived (HTTP/1.1 only). req describes it and is valid
+ * during the call only (custom headers included); ws is the new connection.
+ * Returns 0 to accept (then set ws's callbacks, see ws.h), or an HTTP status
+ * (400..599) that is sent before the connection is closed.
+ */
+typedef int (*ws_accept_cb)(struct ws_conn *ws, struct http_request *req, void *arg);
+
 struct http_server_options {
     const char *address; /* IP literal to bind, e.g. "127.0.0.1"; NULL: all */
     int port;            /* 0: the kernel picks one, see http_server_port() */
@@ -73,7 +82,10 @@ struct http_server_options {
     size_t max_output;  /* queued response bytes per stream; 0: 1 MiB */
     unsigned timeout_s; /* handshake, headers, body and unanswered-request limit; 0: 30 */
     http_handler_cb handler;
-    void *arg;
+    void *arg;              /* passed to handler and ws_accept */
+    ws_accept_cb ws_accept; /* NULL: upgrades are refused */
+    size_t ws_max_message;  /* received text message cap; 0: 1 MiB */
+    size_t ws_max_queue;    /* queued outgoing bytes per connection; 0: 4 MiB */
 };
 
 /*

@@ -62,7 +62,10 @@ struct http_request {
     void *close_arg;
 };
 
-/* The server's private parts needed by http_request.c. */
+/* The server's private parts needed by http_request.c and ws_server.c. */
+const struct http_server_options *http_server_options_of(const struct http_server *srv);
+/* Builds the request of wsi's headers (method, path, query, headers, peer). */
+struct http_request *http_request_read(struct http_server *srv, struct lws *wsi);
 size_t http_server_max_output(const struct http_server *srv);
 size_t http_server_max_body(const struct http_server *srv);
 /* HTTP_SCRATCH_SIZE bytes for composing one write; contents never outlive a callback. */
@@ -84,5 +87,14 @@ void http_request_fail(struct http_request *req, int status, const char *msg);
  * connection), -1 on a write error (req not freed).
  */
 int http_request_on_writable(struct http_request *req, bool *close);
+
+/* WebSocket side (ws_server.c), called from the protocol callback. */
+/* Filter of an upgrade: 0 with *out set to accept, -1 to refuse (status sent). */
+int ws_on_upgrade(struct http_server *srv, struct lws *wsi, struct ws_conn **out);
+/* Each returns -1 when lws should close the connection. */
+int ws_on_receive(struct ws_conn *ws, const void *in, size_t len);
+int ws_on_writable(struct ws_conn *ws);
+/* The connection is gone: close callback, then free. */
+void ws_on_closed(struct ws_conn *ws);
 
 #endif

@@ -35,14 +35,20 @@ struct http_server {
     unsigned char scratch[HTTP_SCRATCH_SIZE];
 };
 
-/* lws keeps one of these per wsi (HTTP/1 connection or h2 stream). */
+/* lws keeps one of these per wsi (HTTP/1 connection, h2 stream or WebSocket). */
 struct http_conn {
     struct http_request *req;
+    struct ws_conn *ws;
 };
 
 size_t http_server_max_output(const struct http_server *srv)
 {
     return srv->o.max_output;
+}
+
+const struct http_server_options *http_server_options_of(const struct http_server *srv)
+{
+    return &srv->o;
 }
 
 size_t http_server_max_body(const struct http_server *srv)
@@ -237,21 +243,32 @@ static void dispatch(struct http_request *req)
     req->srv->o.handler(req, req->srv->o.arg);
 }
 
-/* LWS_CALLBACK_HTTP: the headers are complete. */
-static int on_http(struct http_server *srv, struct lws *wsi, struct http_conn *conn)
+struct http_request *http_request_read(struct http_server *srv, struct lws *wsi)
 {
     struct http_request *req = http_request_new(srv, wsi);
-    conn->req = req;
+
     req->version = lws_get_network_wsi(wsi) != wsi ? 2 : 1;
     lws_get_peer_simple(lws_get_network_wsi(wsi), req->remote, sizeof(req->remote));
     if (read_request_line(req, wsi) < 0) {
         req->path = req->path ? req->path : xstrdup("");
         req->query = req->query ? req->query : xstrdup("");
-        http_request_fail(req, 400, "bad request line");
-        return 0;
+        req->method[0] = '\0';
     }
     read_known_headers(req, wsi);
     read_peer_cert(req, wsi);
+    return req;
+}
+
+/* LWS_CALLBACK_HTTP: the headers are complete. */
+static int on_http(struct http_server *srv, struct lws *wsi, struct http_conn *conn)
+{
+    struct http_request *req = http_request_read(srv, wsi);
+
+    conn->req = req;
+    if (!req->method[0]) {
+        http_request_fail(req, 400, "bad request line");
+        return 0;
+    }
 
     char cl[32];
     copy_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
@@ -343,6 +360,21 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         on_gone(conn);
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (!conn)
+            return 1;
+        return ws_on_upgrade(server_of(wsi), wsi, &conn->ws) < 0 ? 1 : 0;
+    case LWS_CALLBACK_RECEIVE:
+        return conn && conn->ws ? ws_on_receive(conn->ws, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return conn && conn->ws ? ws_on_writable(conn->ws) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (conn && conn->ws) {
+            struct ws_conn *ws = conn->ws;
+            conn->ws = NULL;
+            ws_on_closed(ws);
+        }
+        return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -359,6 +391,10 @@ static int copy_options(struct http_server *srv, const struct http_server_option
         srv->o.max_header = HTTP_DEFAULT_MAX_HEADER;
     if (!srv->o.max_output)
         srv->o.max_output = HTTP_DEFAULT_MAX_OUTPUT;
+    if (!srv->o.ws_max_message)
+        srv->o.ws_max_message = HTTP_DEFAULT_MAX_BODY;
+    if (!srv->o.ws_max_queue)
+        srv->o.ws_max_queue = 4 * HTTP_DEFAULT_MAX_OUTPUT;
     if (!srv->o.timeout_s)
         srv->o.timeout_s = HTTP_DEFAULT_TIMEOUT_S;
     if (srv->o.max_header > USHRT_MAX || srv->o.max_header < 1024)
