@@ -1,0 +1,56 @@
+/*
+ * ws.h - WebSocket connections accepted by an http_server (RFC 6455).
+ *
+ * A server whose options set ws_accept takes HTTP/1.1 Upgrade requests on
+ * the same port as its HTTP requests (CloudHub's :10000). For each upgrade
+ * the accept callback sees the request (path, headers such as Node_id,
+ * client certificate) and either accepts, or refuses with an HTTP status that
+ * is sent to the client before the connection is closed. A server without
+ * ws_accept refuses every upgrade.
+ *
+ * Lifetime of a struct ws_conn (owned by the server): valid from the accept
+ * callback until its close callback returns. The close callback is called
+ * exactly once, whoever closes (peer, ws_close(), server freed), provided
+ * the connection was accepted. Everything runs on the loop thread, and no
+ * callback is called from inside ws_send_text() or ws_close().
+ *
+ * Text messages only: a binary frame, or a text message longer than
+ * ws_max_message, closes the connection (1003 / 1009).
+ */
+#ifndef CEDGE_NET_WS_H
+#define CEDGE_NET_WS_H
+
+#include <stddef.h>
+
+#include "net/http.h"
+
+/* One whole text message (not NUL-terminated; data valid during the call). */
+typedef void (*ws_text_cb)(struct ws_conn *ws, const char *data, size_t len, void *arg);
+/* The connection is gone; ws is freed when this returns. */
+typedef void (*ws_close_cb)(struct ws_conn *ws, void *arg);
+
+/* Sets the callbacks; usually from the accept callback. */
+void ws_conn_set_callbacks(struct ws_conn *ws, ws_text_cb on_text, ws_close_cb on_close, void *arg);
+
+/*
+ * Queues one text message (copied). Returns 0, -ENOBUFS when the queue would
+ * exceed ws_max_queue bytes (nothing queued: the peer is not keeping up, the
+ * caller decides whether to close; a message larger than ws_max_queue can
+ * never be sent), or -EPIPE once the connection is closing.
+ */
+int ws_send_text(struct ws_conn *ws, const char *data, size_t len);
+
+/* Bytes queued and not yet written. */
+size_t ws_queued(const struct ws_conn *ws);
+
+/*
+ * Starts closing: queued messages are dropped, a Close frame with code and
+ * reason (<= 123 bytes, may be NULL) is sent, then the TCP connection
+ * closes. The close callback follows later, from the loop.
+ */
+void ws_close(struct ws_conn *ws, int code, const char *reason);
+
+/* The peer address, as for http_request_remote(). */
+const char *ws_remote(const struct ws_conn *ws);
+
+#endif
