@@ -73,7 +73,7 @@ static char *api_version_of(const struct api_resource *res)
     return *res->group ? xasprintf("%s/%s", res->group, res->version) : xstrdup(res->version);
 }
 
-static bool wants_table(const char *accept)
+bool api_wants_table(const char *accept)
 {
     return accept && strstr(accept, "as=Table") && strstr(accept, "g=meta.k8s.io");
 }
@@ -82,7 +82,7 @@ static bool wants_table(const char *accept)
 static void respond_object(const struct api_request *req, const struct api_resource *res, int code,
                            json_t *obj, struct api_response *resp)
 {
-    if (wants_table(req->accept)) {
+    if (api_wants_table(req->accept)) {
         struct api_table_options topts = {resp->info.query.include_object, false,
                                           clock_realtime_ns()};
         json_t *table = api_table_new(res, obj, &topts);
@@ -679,6 +679,7 @@ static void serve_resource(struct api *api, const struct api_request *req,
     }
     if (status && verb != API_VERB_GET && verb != API_VERB_UPDATE && verb != API_VERB_PATCH)
         verb = API_VERB_NONE;
+    resp->res = res;
     if (verb == API_VERB_WATCH && (res->verbs & API_VERB_WATCH)) {
         resp->watch = true;
         return;

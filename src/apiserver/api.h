@@ -71,7 +71,8 @@ struct api_response {
     char *text;               /* owned; plain text (health checks) */
     const char *content_type; /* static string */
     bool wait_commit;         /* send only after the store commit succeeded */
-    bool watch;               /* a watch: info holds the request, nothing else is set */
+    bool watch;               /* a watch: info and res hold the request, nothing else is set */
+    const struct api_resource *res; /* the resource served, when there is one */
     struct api_request_info info;
 };
 
@@ -85,5 +86,8 @@ void api_free(struct api *api);
  * api_response_release(). Never fails: every error becomes a Status. */
 void api_handle(struct api *api, const struct api_request *req, struct api_response *resp);
 void api_response_release(struct api_response *resp);
+
+/* True when an Accept header asks for server-side printing (meta.k8s.io Table). */
+bool api_wants_table(const char *accept);
 
 #endif

@@ -1,0 +1,43 @@
+/*
+ * serve.h - the Kubernetes API over HTTP: authentication, api_handle(),
+ * answers held until their writes commit, watches streamed.
+ *
+ * Shared by cedge-apiserver (HTTPS, tokens and client certificates) and
+ * edgecore's MetaServer. Runs on the caller's libuv loop, which must call
+ * store_flush() once per iteration (api_server does that itself with a
+ * uv_check handle, so writes that arrive together commit together).
+ */
+#ifndef CEDGE_APISERVER_SERVE_H
+#define CEDGE_APISERVER_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "apiserver/api.h"
+#include "net/http.h"
+
+struct api_server;
+
+struct api_server_options {
+    const char *address; /* listen IP */
+    int port;
+    bool tls;
+    const char *cert_file, *key_file; /* serving certificate (tls) */
+    const char *client_ca_file;       /* client certificates signed by it authenticate */
+    const char *token_file;           /* kube-apiserver token file: token,user,uid,"groups" */
+    bool anonymous;                   /* no authentication at all (MetaServer on loopback) */
+    size_t max_body;                  /* 413 beyond */
+    size_t max_watchers;              /* 429 beyond */
+};
+
+/* Serves api (borrowed) and flushes store (borrowed) on loop. NULL when the
+ * listener or the token file cannot be set up (logged). */
+struct api_server *api_server_new(uv_loop_t *loop, struct api *api, struct store *store,
+                                  const struct api_server_options *o);
+/* Ends every watch and request, stops listening; run the loop afterwards
+ * until it has no more handles (see http_server_free()). */
+void api_server_free(struct api_server *s);
+int api_server_port(const struct api_server *s);
+
+#endif
