@@ -7,6 +7,7 @@
 #include "apiserver/api.h"
 
 #include "apiserver/discovery.h"
+#include "apiserver/openapi.h"
 #include "apiserver/status.h"
 #include "apiserver/table.h"
 #include "base/clock.h"
@@ -116,6 +117,12 @@ static void serve_nonresource(struct api *api, struct api_response *resp)
         break;
     case API_TARGET_API_GROUP:
         doc = api_discovery_group(api->reg, ri->group);
+        break;
+    case API_TARGET_OPENAPI:
+        if (strcmp(ri->path, "/openapi/v3") == 0 || strcmp(ri->path, "/openapi/v3/") == 0)
+            doc = api_openapi_v3_root(api->reg);
+        else if (strncmp(ri->path, "/openapi/v3/", 12) == 0)
+            doc = api_openapi_v3_group_version(api->reg, ri->path + 12);
         break;
     case API_TARGET_RESOURCE_LIST:
         if (strcmp(ri->prefix, "api") == 0 || *ri->group)

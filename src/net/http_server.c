@@ -433,6 +433,8 @@ static void fill_context_info(struct http_server *srv, uv_loop_t *loop,
     info->keepalive_timeout = 60;
     info->vhost_name = "cedge";
     info->pcontext = &srv->ctx;
+    /* lws stages each h2 DATA frame in this per-thread buffer: it must hold our largest write. */
+    info->pt_serv_buf_size = HTTP_SCRATCH_SIZE + 1024;
     if (!srv->o.tls)
         return;
     info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
