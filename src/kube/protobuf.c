@@ -448,7 +448,12 @@ static json_t *map_entry(struct pb_ctx *c, const struct kube_pb_field *f, struct
     char *k = xmalloc((size_t)(key.end - key.p) + 1);
     memcpy(k, key.p, (size_t)(key.end - key.p));
     k[key.end - key.p] = '\0';
-    if (memchr(k, '\0', (size_t)(key.end - key.p)) || json_object_set_new(map, k, val) < 0) {
+    if (memchr(k, '\0', (size_t)(key.end - key.p))) {
+        json_decref(val);
+        val = NULL;
+    }
+    /* json_object_set_new() drops val when it fails (invalid UTF-8 key). */
+    if (!val || json_object_set_new(map, k, val) < 0) {
         free(k);
         *rc = fail(c, "protobuf: map %s: key is not a valid string", f->name);
         return NULL;

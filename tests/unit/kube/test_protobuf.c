@@ -148,7 +148,8 @@ static size_t envelope(uint8_t *out, const char *api_version, const char *kind, 
     n += k;
     out[n++] = 0x12;
     out[n++] = (uint8_t)rawlen;
-    memcpy(out + n, raw, rawlen);
+    if (rawlen > 0)
+        memcpy(out + n, raw, rawlen);
     return n + rawlen;
 }
 
@@ -189,6 +190,7 @@ static void test_malformed(void **state)
         {"field zero", {0x00, 0x01}, 2},
         {"group wire type", {0x0b}, 1},
         {"bad utf-8", {0x0a, 0x03, 0x0a, 0x01, 0xff}, 5},
+        {"map key with NUL", {0x12, 0x05, 0x0a, 0x01, 0x00, 0x12, 0x00}, 7},
         {"time past year 9999",
          {0x0a, 0x09, 0x42, 0x07, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x08},
          11},
