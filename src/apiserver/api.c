@@ -1,18 +1,11 @@
 /*
- * api.c - request dispatch over the registry and the store (see api.h).
+ * api.c - request dispatch, discovery and reads (see api.h). Writes are in
+ * api_write.c.
  *
- * Not unit-tested yet: it needs a store implementation (src/store), which
- * is being written in parallel. It is kept compiling against store.h.
+ * Reads copy the store's JSON text straight into the answer: a GET or LIST
+ * parses an object only for a field selector or a Table.
  */
 #include "apiserver/api.h"
-
-#include "apiserver/discovery.h"
-#include "apiserver/openapi.h"
-#include "apiserver/status.h"
-#include "apiserver/table.h"
-#include "base/clock.h"
-#include "base/mem.h"
-#include "base/uuid.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,11 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct api {
-    struct store *store;
-    struct api_registry *reg;
-    struct api_options opts;
-};
+#include "apiserver/api_impl.h"
+#include "apiserver/discovery.h"
+#include "apiserver/openapi.h"
+#include "apiserver/select.h"
+#include "apiserver/table.h"
+#include "base/base64.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/mem.h"
+#include "kube/protobuf.h"
+
+#define LIST_TEXT_MAX ((size_t)1 << 30) /* bytes of one list answer */
 
 struct api *api_new(struct store *store, struct api_registry *reg, const struct api_options *opts)
 {
@@ -49,27 +49,26 @@ void api_response_release(struct api_response *resp)
     memset(resp, 0, sizeof(*resp));
 }
 
-static void respond(struct api_response *resp, int code, json_t *json)
+void api_respond(struct api_response *resp, int code, json_t *json)
 {
     resp->code = code;
     resp->json = json;
     resp->content_type = "application/json";
 }
 
-static void respond_status(struct api_response *resp, json_t *status)
+void api_respond_status(struct api_response *resp, json_t *status)
 {
-    respond(resp, api_status_code(status), status);
+    api_respond(resp, api_status_code(status), status);
 }
 
-static void respond_text(struct api_response *resp, int code, const char *text)
+static void respond_text(struct api_response *resp, int code, char *text, const char *type)
 {
     resp->code = code;
-    resp->text = xstrdup(text);
-    resp->content_type = "text/plain; charset=utf-8";
+    resp->text = text;
+    resp->content_type = type;
 }
 
-/* "v1" or "<group>/<version>" */
-static char *api_version_of(const struct api_resource *res)
+char *api_version_of(const struct api_resource *res)
 {
     return *res->group ? xasprintf("%s/%s", res->group, res->version) : xstrdup(res->version);
 }
@@ -79,9 +78,14 @@ bool api_wants_table(const char *accept)
     return accept && strstr(accept, "as=Table") && strstr(accept, "g=meta.k8s.io");
 }
 
-/* Sends obj (a new reference, taken) as is or as a Table. */
-static void respond_object(const struct api_request *req, const struct api_resource *res, int code,
-                           json_t *obj, struct api_response *resp)
+/* False when the client accepts nothing we can send (we only speak JSON). */
+static bool accepts_json(const char *accept)
+{
+    return !accept || !*accept || strstr(accept, "json") || strstr(accept, "*/*");
+}
+
+void api_respond_object(const struct api_request *req, const struct api_resource *res, int code,
+                        json_t *obj, struct api_response *resp)
 {
     if (api_wants_table(req->accept)) {
         struct api_table_options topts = {resp->info.query.include_object, false,
@@ -90,7 +94,23 @@ static void respond_object(const struct api_request *req, const struct api_resou
         json_decref(obj);
         obj = table;
     }
-    respond(resp, code, obj);
+    api_respond(resp, code, obj);
+}
+
+json_t *api_metadata(json_t *obj)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        json_object_set_new(obj, "metadata", meta);
+    }
+    return meta;
+}
+
+const char *api_meta_str(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(json_object_get(obj, "metadata"), key);
+    return json_is_string(v) ? json_string_value(v) : "";
 }
 
 /* ---- non-resource paths and discovery ---- */
@@ -107,7 +127,7 @@ static void serve_nonresource(struct api *api, struct api_response *resp)
     case API_TARGET_HEALTHZ:
     case API_TARGET_LIVEZ:
     case API_TARGET_READYZ:
-        respond_text(resp, 200, "ok");
+        respond_text(resp, 200, xstrdup("ok"), "text/plain; charset=utf-8");
         return;
     case API_TARGET_API_VERSIONS:
         doc = api_discovery_api_versions(api->opts.server_address);
@@ -132,116 +152,9 @@ static void serve_nonresource(struct api *api, struct api_response *resp)
         break;
     }
     if (doc)
-        respond(resp, 200, doc);
+        api_respond(resp, 200, doc);
     else
-        respond_status(resp, api_status_no_route());
-}
-
-/* ---- request bodies ---- */
-
-static bool is_json_type(const char *content_type)
-{
-    if (!content_type || !*content_type)
-        return true;
-    return strncmp(content_type, "application/json", 16) == 0;
-}
-
-/* The request body as a JSON object, or NULL with resp set to the error. */
-static json_t *read_body(const struct api_request *req, struct api_response *resp)
-{
-    json_error_t jerr;
-    json_t *obj;
-
-    if (req->body_len > API_BODY_MAX) {
-        respond_status(resp, api_status_too_large("limit is 3145728"));
-        return NULL;
-    }
-    if (!is_json_type(req->content_type)) {
-        respond_status(resp, api_status_unsupported_media_type("application/json"));
-        return NULL;
-    }
-    obj = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj || !json_is_object(obj)) {
-        char *msg = xasprintf("the object provided is unrecognized: %s",
-                              obj ? "not a JSON object" : jerr.text);
-        respond_status(resp, api_status_bad_request(msg));
-        free(msg);
-        json_decref(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-static json_t *metadata_of(json_t *obj)
-{
-    json_t *meta = json_object_get(obj, "metadata");
-    if (!json_is_object(meta)) {
-        meta = json_object();
-        json_object_set_new(obj, "metadata", meta);
-    }
-    return meta;
-}
-
-static const char *meta_str(const json_t *obj, const char *key)
-{
-    const json_t *v = json_object_get(json_object_get(obj, "metadata"), key);
-    return json_is_string(v) ? json_string_value(v) : "";
-}
-
-/* Checks kind/apiVersion and the namespace of a body against the request,
- * filling them in where absent. Returns false with resp set on a mismatch. */
-static bool check_identity(const struct api_resource *res, const struct api_request_info *ri,
-                           json_t *obj, struct api_response *resp)
-{
-    char *want = api_version_of(res);
-    const char *av = json_string_value(json_object_get(obj, "apiVersion"));
-    const char *kind = json_string_value(json_object_get(obj, "kind"));
-    json_t *meta = metadata_of(obj);
-    const char *ns = meta_str(obj, "namespace");
-    char *msg = NULL;
-
-    if (av && strcmp(av, want) != 0)
-        msg = xasprintf("the API version in the data (%.100s) does not match the expected API "
-                        "version (%s)",
-                        av, want);
-    else if (kind && strcmp(kind, res->kind) != 0)
-        msg = xasprintf("the kind in the data (%.100s) does not match the expected kind (%s)", kind,
-                        res->kind);
-    else if (res->namespaced && !*ri->ns)
-        msg = xstrdup("the namespace of the object must be set by the request path");
-    else if (res->namespaced && *ns && strcmp(ns, ri->ns) != 0)
-        msg = xstrdup("the namespace of the provided object does not match the namespace sent "
-                      "on the request");
-    if (msg) {
-        respond_status(resp, api_status_bad_request(msg));
-        free(msg);
-        free(want);
-        return false;
-    }
-    json_object_set_new(obj, "apiVersion", json_string(want));
-    json_object_set_new(obj, "kind", json_string(res->kind));
-    if (res->namespaced)
-        json_object_set_new(meta, "namespace", json_string(ri->ns));
-    else
-        json_object_del(meta, "namespace");
-    free(want);
-    return true;
-}
-
-/* metadata.resourceVersion as a store precondition: 0 when unset. */
-static int expected_rv(const json_t *obj, uint64_t *rv)
-{
-    const char *s = meta_str(obj, "resourceVersion");
-    char *end;
-    *rv = 0;
-    if (!*s)
-        return 0;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno || *s == '-')
-        return -EINVAL;
-    *rv = v;
-    return 0;
+        api_respond_status(resp, api_status_no_route());
 }
 
 /* ---- reads ---- */
@@ -249,407 +162,217 @@ static int expected_rv(const json_t *obj, uint64_t *rv)
 static void do_get(struct api *api, const struct api_request *req, const struct api_resource *res,
                    struct api_response *resp)
 {
-    json_t *obj;
-    int e = store_get(api->store, res->store_key, resp->info.ns, resp->info.name, &obj);
-    if (e < 0) {
-        respond_status(resp, api_status_from_errno(e, res->group, res->plural, resp->info.name));
-        return;
+    const struct api_request_info *ri = &resp->info;
+    int e;
+    if (api_wants_table(req->accept)) {
+        json_t *obj;
+        e = store_get(api->store, res->store_key, ri->ns, ri->name, &obj);
+        if (e == 0)
+            api_respond_object(req, res, 200, obj, resp);
+    } else {
+        char *text;
+        size_t len;
+        e = store_get_text(api->store, res->store_key, ri->ns, ri->name, &text, &len);
+        if (e == 0)
+            respond_text(resp, 200, text, "application/json");
     }
-    respond_object(req, res, 200, obj, resp);
+    if (e < 0)
+        api_respond_status(resp, api_status_from_errno(e, res->group, res->plural, ri->name));
 }
 
 struct list_ctx {
-    struct api *api;
-    json_t *items;
-    void *selector;
-    size_t limit;
+    const struct api_select *sel;
+    size_t limit, count;
     bool more;
+    json_t *objects; /* Table answers: the matching objects */
+    struct buf text; /* JSON answers: the items, comma-separated */
+    char *last_ns, *last_name;
+    int err;
 };
 
-static bool list_one(const struct store_row *row, void *arg)
+static bool list_row(const struct store_row *row, void *arg)
 {
     struct list_ctx *c = arg;
-    json_t *obj = store_row_object(row);
-    if (!obj)
+    if (!api_select_row(c->sel, row))
         return true;
-    if (c->selector && !c->api->opts.kube.selector_match(c->selector, obj))
-        return true;
-    if ((c->limit && json_array_size(c->items) == c->limit) ||
-        json_array_size(c->items) == API_LIST_MAX) {
+    if ((c->limit && c->count == c->limit) || c->count == API_LIST_MAX) {
         c->more = true;
         return false;
     }
-    json_array_append(c->items, obj);
+    if (c->objects) {
+        json_t *obj = store_row_object(row);
+        if (obj)
+            json_array_append(c->objects, obj);
+    } else if ((c->count && buf_append_char(&c->text, ',') < 0) ||
+               buf_append(&c->text, row->json, row->json_len) < 0) {
+        c->err = -EMSGSIZE;
+        return false;
+    }
+    c->count++;
+    free(c->last_ns);
+    free(c->last_name);
+    c->last_ns = xstrdup(row->ns);
+    c->last_name = xstrdup(row->name);
     return true;
 }
 
-/* Compiles the request's selectors; false with resp set on an error. */
-static bool compile_selectors(struct api *api, const struct api_query *q, void **out,
-                              struct api_response *resp)
+/* Continue tokens are opaque to clients: base64url of "<namespace>/<name>". */
+static char *encode_continue(const char *ns, const char *name)
 {
-    char *err = NULL;
-    *out = NULL;
-    if (!q->label_selector && !q->field_selector)
-        return true;
-    if (!api->opts.kube.selector_compile) {
-        respond_status(resp, api_status_bad_request("selectors are not supported by this server"));
-        return false;
-    }
-    if (api->opts.kube.selector_compile(q->label_selector, q->field_selector, out, &err) < 0) {
-        respond_status(resp, api_status_bad_request(err ? err : "invalid selector"));
-        free(err);
-        return false;
-    }
-    return true;
+    struct buf raw = BUF_INIT(4096), out = BUF_INIT(8192);
+    buf_printf(&raw, "%s/%s", ns, name);
+    base64_encode(&out, raw.data, raw.len, true);
+    buf_release(&raw);
+    return buf_detach(&out, NULL);
 }
 
-/* Lists into c->items; returns 0 or a store error, *rv the list's version. */
-static int list_objects(struct api *api, const struct api_resource *res,
-                        const struct api_request_info *ri, struct list_ctx *c, uint64_t *rv)
+static int decode_continue(const char *token, char **ns, char **name)
 {
-    char after_ns[API_NAME_MAX + 1] = "", *after_name = NULL;
-    const char *cont = ri->query.continue_token;
-    struct store_list_query q = {res->store_key, ri->ns, NULL, NULL, 0};
-
-    if (cont && *cont) {
-        const char *slash = strchr(cont, '/');
-        size_t len = slash ? (size_t)(slash - cont) : 0;
-        if (!slash || len > API_NAME_MAX)
-            return -EINVAL;
-        memcpy(after_ns, cont, len);
-        after_ns[len] = '\0';
-        after_name = (char *)slash + 1;
-        q.after_ns = after_ns;
-        q.after_name = after_name;
+    struct buf raw = BUF_INIT(4096);
+    int rc = base64_decode(&raw, token, strlen(token), true);
+    const char *slash = rc == 0 ? memchr(raw.data ? raw.data : "", '/', raw.len) : NULL;
+    if (!slash || memchr(raw.data, '\0', raw.len) || slash[1] == '\0') {
+        buf_release(&raw);
+        return -EINVAL;
     }
-    c->limit = (size_t)ri->query.limit;
-    return store_list(api->store, &q, list_one, c, rv);
+    *ns = xstrndup(raw.data, (size_t)(slash - raw.data));
+    *name = xstrdup(slash + 1);
+    buf_release(&raw);
+    return 0;
 }
 
-static json_t *list_doc(const struct api_resource *res, json_t *items, uint64_t rv, bool more)
+/* The list's "metadata": resourceVersion and, for a partial page, continue. */
+static json_t *list_meta(uint64_t rv, const struct list_ctx *c)
 {
-    char *av = api_version_of(res);
     char rvs[24];
-    json_t *meta = json_object();
-
     snprintf(rvs, sizeof(rvs), "%" PRIu64, rv);
-    json_object_set_new(meta, "resourceVersion", json_string(rvs));
-    if (more && json_array_size(items) > 0) {
-        json_t *last = json_array_get(items, json_array_size(items) - 1);
-        char *cont = xasprintf("%s/%s", meta_str(last, "namespace"), meta_str(last, "name"));
+    json_t *meta = json_pack("{s:s}", "resourceVersion", rvs);
+    if (c->more && c->last_name) {
+        char *cont = encode_continue(c->last_ns, c->last_name);
         json_object_set_new(meta, "continue", json_string(cont));
         free(cont);
     }
-    json_t *doc = json_pack("{s:s,s:s,s:o,s:o}", "kind", res->list_kind, "apiVersion", av,
-                            "metadata", meta, "items", items);
-    free(av);
-    return doc;
+    return meta;
 }
 
 static void do_list(struct api *api, const struct api_request *req, const struct api_resource *res,
                     struct api_response *resp)
 {
-    struct list_ctx c = {api, json_array(), NULL, 0, false};
+    const struct api_request_info *ri = &resp->info;
+    struct list_ctx c = {.limit = (size_t)ri->query.limit};
+    struct store_list_query q = {res->store_key, ri->ns, NULL, NULL, 0};
+    struct api_select *sel = NULL;
+    char *after_ns = NULL, *after_name = NULL;
+    char err[512];
     uint64_t rv = 0;
-    int e;
 
-    if (!compile_selectors(api, &resp->info.query, &c.selector, resp)) {
-        json_decref(c.items);
+    if (api_select_compile(ri->query.label_selector, ri->query.field_selector, res->plural, &sel,
+                           err, sizeof(err)) < 0) {
+        api_respond_status(resp, api_status_bad_request(err));
         return;
     }
-    e = list_objects(api, res, &resp->info, &c, &rv);
-    if (c.selector)
-        api->opts.kube.selector_free(c.selector);
-    if (e == -EINVAL) {
-        json_decref(c.items);
-        respond_status(resp, api_status_bad_request("invalid continue token"));
-        return;
+    const char *cont = ri->query.continue_token;
+    if (cont && *cont) {
+        if (decode_continue(cont, &after_ns, &after_name) < 0) {
+            api_select_free(sel);
+            api_respond_status(resp, api_status_bad_request("invalid continue token"));
+            return;
+        }
+        q.after_ns = after_ns;
+        q.after_name = after_name;
     }
-    if (e < 0) {
-        json_decref(c.items);
-        respond_status(resp, api_status_from_errno(e, res->group, res->plural, ""));
-        return;
-    }
-    respond_object(req, res, 200, list_doc(res, c.items, rv, c.more), resp);
-}
-
-/* ---- writes ---- */
-
-static bool is_crd(const struct api_resource *res)
-{
-    return strcmp(res->group, "apiextensions.k8s.io") == 0 &&
-           strcmp(res->plural, "customresourcedefinitions") == 0;
-}
-
-/* A CRD written through the API starts (or changes) serving its resources.
- * Registered before the write commits: a failed commit leaves the entries
- * until the CRD is written or deleted again. */
-static bool register_crd(struct api *api, const struct api_resource *res, const json_t *obj,
-                         struct api_response *resp)
-{
-    char err[256];
-    if (!is_crd(res) || resp->info.query.dry_run)
-        return true;
-    int e = api_registry_add_crd(api->reg, obj, err, sizeof(err));
+    c.sel = sel;
+    bool table = api_wants_table(req->accept);
+    if (table)
+        c.objects = json_array();
+    buf_init(&c.text, LIST_TEXT_MAX);
+    int e = store_list(api->store, &q, list_row, &c, &rv);
     if (e == 0)
-        return true;
-    if (e == -EEXIST) {
-        respond_status(resp,
-                       api_status_conflict(res->group, res->plural, meta_str(obj, "name"), err));
+        e = c.err;
+    if (e < 0) {
+        api_respond_status(resp, api_status_from_errno(e, res->group, res->plural, ""));
+    } else if (table) {
+        char *av = api_version_of(res);
+        json_t *doc = json_pack("{s:s,s:s,s:o,s:O}", "kind", res->list_kind, "apiVersion", av,
+                                "metadata", list_meta(rv, &c), "items", c.objects);
+        free(av);
+        api_respond_object(req, res, 200, doc, resp);
     } else {
-        struct api_cause cause = {"FieldValueInvalid", "spec", err};
-        respond_status(resp,
-                       api_status_invalid(res->group, res->kind, meta_str(obj, "name"), &cause, 1));
-    }
-    return false;
-}
-
-/* generateName: the prefix and 5 characters from Kubernetes' alphabet. */
-static void generate_name(json_t *meta, const char *prefix)
-{
-    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-    unsigned char rnd[5];
-    char suffix[6];
-
-    if (random_bytes(rnd, sizeof(rnd)) < 0)
-        memset(rnd, 0, sizeof(rnd));
-    for (size_t i = 0; i < 5; i++)
-        suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
-    suffix[5] = '\0';
-    char *name = xasprintf("%.*s%s", 58, prefix, suffix);
-    json_object_set_new(meta, "name", json_string(name));
-    free(name);
-}
-
-static bool prepare_create(const struct api_resource *res, json_t *obj, struct api_response *resp)
-{
-    json_t *meta = metadata_of(obj);
-    char uid[UUID_STRLEN], now[CLOCK_RFC3339_MAX];
-
-    if (!*meta_str(obj, "name") && *meta_str(obj, "generateName"))
-        generate_name(meta, meta_str(obj, "generateName"));
-    if (!*meta_str(obj, "name")) {
-        struct api_cause cause = {"FieldValueRequired", "metadata.name",
-                                  "Required value: name or generateName is required"};
-        respond_status(resp, api_status_invalid(res->group, res->kind, "", &cause, 1));
-        return false;
-    }
-    /* DNS-1123 validation of the name belongs to src/kube (not wired yet). */
-    if (uuid_v4(uid) < 0) {
-        respond_status(resp, api_status_internal("cannot generate a uid"));
-        return false;
-    }
-    clock_format_rfc3339(now, sizeof(now), clock_realtime_ns(), 0);
-    json_object_set_new(meta, "uid", json_string(uid));
-    json_object_set_new(meta, "creationTimestamp", json_string(now));
-    json_object_del(meta, "resourceVersion");
-    json_object_del(meta, "deletionTimestamp");
-    if (strcmp(res->plural, "namespaces") == 0 && !*res->group)
-        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
-    return true;
-}
-
-static void do_create(struct api *api, const struct api_request *req,
-                      const struct api_resource *res, struct api_response *resp)
-{
-    const struct api_request_info *ri = &resp->info;
-    json_t *obj = read_body(req, resp);
-    uint64_t rv;
-    int e;
-
-    if (!obj)
-        return;
-    if (!check_identity(res, ri, obj, resp) || !prepare_create(res, obj, resp) ||
-        !register_crd(api, res, obj, resp)) {
-        json_decref(obj);
-        return;
-    }
-    if (!ri->query.dry_run) {
-        e = store_create(api->store, res->store_key, ri->ns, obj, &rv);
-        if (e < 0) {
-            respond_status(
-                resp, api_status_from_errno(e, res->group, res->plural, meta_str(obj, "name")));
-            json_decref(obj);
-            return;
-        }
-        resp->wait_commit = true;
-    }
-    respond_object(req, res, 201, obj, resp);
-}
-
-/* Writes obj over existing: keeps the immutable metadata, and splits spec
- * and status between the main resource and its status subresource. Takes
- * obj. */
-static void write_update(struct api *api, const struct api_request *req,
-                         const struct api_resource *res, const json_t *existing, json_t *obj,
-                         struct api_response *resp)
-{
-    const struct api_request_info *ri = &resp->info;
-    json_t *meta = metadata_of(obj);
-    json_t *emeta = json_object_get(existing, "metadata");
-    uint64_t expect, rv;
-    int e;
-
-    if (expected_rv(obj, &expect) < 0) {
-        json_decref(obj);
-        respond_status(resp, api_status_bad_request("invalid resourceVersion"));
-        return;
-    }
-    if (strcmp(ri->subresource, "status") == 0) {
-        json_t *status = json_incref(json_object_get(obj, "status"));
-        json_decref(obj);
-        obj = json_deep_copy(existing);
-        meta = metadata_of(obj);
-        if (status)
-            json_object_set_new(obj, "status", status);
-    } else if (res->has_status) {
-        json_t *old_status = json_object_get(existing, "status");
-        if (old_status)
-            json_object_set(obj, "status", old_status);
+        char *av = api_version_of(res);
+        json_t *jmeta = list_meta(rv, &c);
+        char *meta = json_dumps(jmeta, JSON_COMPACT | JSON_EMBED);
+        json_decref(jmeta);
+        struct buf out = BUF_INIT(LIST_TEXT_MAX);
+        /* The envelope around the items' text, as Go's encoder orders it. */
+        if (buf_printf(&out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{%s},\"items\":[",
+                       res->list_kind, av, meta) < 0 ||
+            buf_append(&out, buf_cstr(&c.text), c.text.len) < 0 || buf_append(&out, "]}", 2) < 0)
+            api_respond_status(resp, api_status_too_large("the list is too large"));
         else
-            json_object_del(obj, "status");
+            respond_text(resp, 200, buf_detach(&out, NULL), "application/json");
+        buf_release(&out);
+        free(av);
+        free(meta);
     }
-    json_object_set(meta, "uid", json_object_get(emeta, "uid"));
-    json_object_set(meta, "creationTimestamp", json_object_get(emeta, "creationTimestamp"));
-    if (!register_crd(api, res, obj, resp)) {
-        json_decref(obj);
-        return;
-    }
-    if (!ri->query.dry_run) {
-        e = store_update(api->store, res->store_key, ri->ns, obj, expect, &rv);
-        if (e < 0) {
-            respond_status(resp, api_status_from_errno(e, res->group, res->plural, ri->name));
-            json_decref(obj);
-            return;
-        }
-        resp->wait_commit = true;
-    }
-    respond_object(req, res, 200, obj, resp);
+    json_decref(c.objects);
+    buf_release(&c.text);
+    free(c.last_ns);
+    free(c.last_name);
+    free(after_ns);
+    free(after_name);
+    api_select_free(sel);
 }
 
-static void do_update(struct api *api, const struct api_request *req,
-                      const struct api_resource *res, struct api_response *resp)
-{
-    const struct api_request_info *ri = &resp->info;
-    json_t *obj = read_body(req, resp), *existing;
-    int e;
+/* ---- request bodies ---- */
 
-    if (!obj)
-        return;
-    if (!check_identity(res, ri, obj, resp)) {
-        json_decref(obj);
-        return;
-    }
-    if (strcmp(meta_str(obj, "name"), ri->name) != 0) {
-        char *msg = xasprintf("the name of the object (%.253s) does not match the name on the "
-                              "URL (%s)",
-                              meta_str(obj, "name"), ri->name);
-        respond_status(resp, api_status_bad_request(msg));
-        free(msg);
-        json_decref(obj);
-        return;
-    }
-    e = store_get(api->store, res->store_key, ri->ns, ri->name, &existing);
-    if (e < 0) {
-        respond_status(resp, api_status_from_errno(e, res->group, res->plural, ri->name));
-        json_decref(obj);
-        return;
-    }
-    write_update(api, req, res, existing, obj, resp);
-    json_decref(existing);
+static bool content_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    return ct && strncmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static void do_patch(struct api *api, const struct api_request *req, const struct api_resource *res,
-                     struct api_response *resp)
+json_t *api_read_body(const struct api_request *req, struct api_response *resp)
 {
-    const struct api_request_info *ri = &resp->info;
-    json_t *existing, *patched = NULL;
-    char *err = NULL;
-    int e;
+    json_error_t jerr;
+    json_t *obj = NULL;
+    const char *ct = req->content_type;
 
-    if (!api->opts.kube.patch) {
-        respond_status(resp, api_status_unsupported_media_type(""));
-        return;
-    }
     if (req->body_len > API_BODY_MAX) {
-        respond_status(resp, api_status_too_large("limit is 3145728"));
-        return;
+        api_respond_status(resp, api_status_too_large("limit is 3145728"));
+        return NULL;
     }
-    e = store_get(api->store, res->store_key, ri->ns, ri->name, &existing);
-    if (e < 0) {
-        respond_status(resp, api_status_from_errno(e, res->group, res->plural, ri->name));
-        return;
+    if (content_type_is(ct, "application/vnd.kubernetes.protobuf")) {
+        char err[256] = "";
+        int e = kube_protobuf_to_json(req->body, req->body_len, &obj, err, sizeof(err));
+        if (e == -ENOTSUP) {
+            api_respond_status(resp, api_status_unsupported_media_type("application/json"));
+            return NULL;
+        }
+        if (e < 0) {
+            char *msg = xasprintf("the object provided is unrecognized: %s", err);
+            api_respond_status(resp, api_status_bad_request(msg));
+            free(msg);
+            return NULL;
+        }
+    } else if (ct && *ct && !content_type_is(ct, "application/json")) {
+        api_respond_status(resp, api_status_unsupported_media_type("application/json"));
+        return NULL;
+    } else {
+        obj = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!obj) {
+            char *msg = xasprintf("the object provided is unrecognized: %s", jerr.text);
+            api_respond_status(resp, api_status_bad_request(msg));
+            free(msg);
+            return NULL;
+        }
     }
-    e = api->opts.kube.patch(req->content_type ? req->content_type : "", existing,
-                             req->body ? req->body : "", req->body_len, &patched, &err);
-    if (e == -ENOTSUP) {
-        respond_status(resp, api_status_unsupported_media_type(
-                                 "application/json-patch+json, application/merge-patch+json, "
-                                 "application/strategic-merge-patch+json"));
-    } else if (e < 0) {
-        respond_status(resp, api_status_bad_request(err ? err : "invalid patch"));
-    } else if (check_identity(res, ri, patched, resp)) {
-        write_update(api, req, res, existing, patched, resp);
-        patched = NULL;
+    if (!json_is_object(obj)) {
+        api_respond_status(
+            resp, api_status_bad_request("the object provided is unrecognized: not a JSON object"));
+        json_decref(obj);
+        return NULL;
     }
-    json_decref(patched);
-    json_decref(existing);
-    free(err);
-}
-
-static void do_delete(struct api *api, const struct api_request *req,
-                      const struct api_resource *res, struct api_response *resp)
-{
-    const struct api_request_info *ri = &resp->info;
-    json_t *old = NULL;
-    uint64_t rv;
-    int e;
-
-    if (ri->query.dry_run)
-        e = store_get(api->store, res->store_key, ri->ns, ri->name, &old);
-    else
-        e = store_delete(api->store, res->store_key, ri->ns, ri->name, 0, &old, &rv);
-    if (e < 0) {
-        respond_status(resp, api_status_from_errno(e, res->group, res->plural, ri->name));
-        return;
-    }
-    resp->wait_commit = !ri->query.dry_run;
-    if (is_crd(res) && !ri->query.dry_run)
-        api_registry_remove_crd(api->reg, ri->name);
-    respond_object(req, res, 200, old, resp);
-}
-
-static void do_deletecollection(struct api *api, const struct api_request *req,
-                                const struct api_resource *res, struct api_response *resp)
-{
-    const struct api_request_info *ri = &resp->info;
-    struct list_ctx c = {api, json_array(), NULL, 0, false};
-    uint64_t rv = 0;
-    int e;
-
-    if (!compile_selectors(api, &ri->query, &c.selector, resp)) {
-        json_decref(c.items);
-        return;
-    }
-    e = list_objects(api, res, ri, &c, &rv);
-    if (c.selector)
-        api->opts.kube.selector_free(c.selector);
-    for (size_t i = 0; e == 0 && !ri->query.dry_run && i < json_array_size(c.items); i++) {
-        const json_t *item = json_array_get(c.items, i);
-        e = store_delete(api->store, res->store_key, meta_str(item, "namespace"),
-                         meta_str(item, "name"), 0, NULL, &rv);
-        if (e == -ENOENT)
-            e = 0; /* deleted meanwhile */
-        else if (e == 0 && is_crd(res))
-            api_registry_remove_crd(api->reg, meta_str(item, "name"));
-    }
-    if (e < 0) {
-        json_decref(c.items);
-        respond_status(resp, api_status_from_errno(e, res->group, res->plural, ""));
-        return;
-    }
-    resp->wait_commit = !ri->query.dry_run;
-    respond_object(req, res, 200, list_doc(res, c.items, rv, false), resp);
+    return obj;
 }
 
 /* ---- dispatch ---- */
@@ -663,11 +386,11 @@ static const struct {
 } verbs[] = {
     {API_VERB_GET, do_get},
     {API_VERB_LIST, do_list},
-    {API_VERB_CREATE, do_create},
-    {API_VERB_UPDATE, do_update},
-    {API_VERB_PATCH, do_patch},
-    {API_VERB_DELETE, do_delete},
-    {API_VERB_DELETECOLLECTION, do_deletecollection},
+    {API_VERB_CREATE, api_do_create},
+    {API_VERB_UPDATE, api_do_update},
+    {API_VERB_PATCH, api_do_patch},
+    {API_VERB_DELETE, api_do_delete},
+    {API_VERB_DELETECOLLECTION, api_do_deletecollection},
 };
 
 static void serve_resource(struct api *api, const struct api_request *req,
@@ -679,9 +402,12 @@ static void serve_resource(struct api *api, const struct api_request *req,
     bool status = strcmp(ri->subresource, "status") == 0;
     enum api_verb verb = ri->verb;
 
+    /* Kubernetes' RequestInfo gives a namespace's own name as its namespace too. */
+    if (res && !res->namespaced && strcmp(ri->resource, "namespaces") == 0)
+        resp->info.ns = "";
     if (!res || (*ri->subresource && !(status && res->has_status)) ||
-        (!res->namespaced && *ri->ns && strcmp(ri->resource, "namespaces") != 0)) {
-        respond_status(resp, api_status_no_route());
+        (!res->namespaced && *ri->ns)) {
+        api_respond_status(resp, api_status_no_route());
         return;
     }
     if (status && verb != API_VERB_GET && verb != API_VERB_UPDATE && verb != API_VERB_PATCH)
@@ -697,9 +423,9 @@ static void serve_resource(struct api *api, const struct api_request *req,
             return;
         }
     }
-    respond_status(resp, api_status_method_not_supported(res->group, res->plural,
-                                                         *api_verb_name(verb) ? api_verb_name(verb)
-                                                                              : ri->method));
+    api_respond_status(resp, api_status_method_not_supported(
+                                 res->group, res->plural,
+                                 *api_verb_name(verb) ? api_verb_name(verb) : ri->method));
 }
 
 void api_handle(struct api *api, const struct api_request *req, struct api_response *resp)
@@ -708,7 +434,11 @@ void api_handle(struct api *api, const struct api_request *req, struct api_respo
 
     memset(resp, 0, sizeof(*resp));
     if (api_request_info_parse(req->method, req->target, &resp->info, err, sizeof(err)) < 0) {
-        respond_status(resp, api_status_bad_request(err));
+        api_respond_status(resp, api_status_bad_request(err));
+        return;
+    }
+    if (!accepts_json(req->accept)) {
+        api_respond_status(resp, api_status_not_acceptable("application/json, */*"));
         return;
     }
     if (resp->info.target == API_TARGET_RESOURCE)
@@ -716,5 +446,5 @@ void api_handle(struct api *api, const struct api_request *req, struct api_respo
     else if (resp->info.verb == API_VERB_GET)
         serve_nonresource(api, resp);
     else
-        respond_status(resp, api_status_no_route());
+        api_respond_status(resp, api_status_no_route());
 }

@@ -16,10 +16,6 @@
  * resp->wait_commit set must be sent only once the store's commit callback
  * (store_on_commit) reported success; on failure the transport answers 500.
  *
- * Seams to src/kube (not available yet): selector matching and patching come
- * in through struct api_kube_ops. Without them, requests with selectors get
- * 400 and PATCH gets 415.
- *
  * Single-threaded, like the store.
  */
 #ifndef CEDGE_APISERVER_API_H
@@ -36,24 +32,8 @@
 #define API_BODY_MAX (3 * 1024 * 1024) /* kube-apiserver's 3 MiB request limit */
 #define API_LIST_MAX 100000            /* objects in one unpaged list or deletecollection */
 
-/* Operations that belong to src/kube, passed in by the program. */
-struct api_kube_ops {
-    /* Compiles label and field selectors (either may be NULL); *out is
-     * passed to match and free. Returns 0 or -EINVAL with *err (free()d by
-     * the caller) for a 400. */
-    int (*selector_compile)(const char *labels, const char *fields, void **out, char **err);
-    bool (*selector_match)(const void *compiled, const json_t *obj);
-    void (*selector_free)(void *compiled);
-    /* Applies a patch of the given Content-Type (merge, JSON, strategic
-     * merge) to original (read only) into a new *out. Returns 0, -ENOTSUP
-     * (415) or -EINVAL with *err (422/400). */
-    int (*patch)(const char *content_type, const json_t *original, const char *patch, size_t len,
-                 json_t **out, char **err);
-};
-
 struct api_options {
     const char *server_address; /* for /api's serverAddressByClientCIDRs; may be NULL */
-    struct api_kube_ops kube;   /* NULL members: not supported */
 };
 
 struct api_request {
