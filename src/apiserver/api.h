@@ -48,7 +48,8 @@ struct api_request {
 struct api_response {
     int code;
     json_t *json;             /* owned; NULL when text is used */
-    char *text;               /* owned; plain text (health checks) */
+    char *text;               /* owned; a body that is not a json_t (text, stored JSON, bytes) */
+    size_t text_len;          /* bytes of text */
     const char *content_type; /* static string */
     bool wait_commit;         /* send only after the store commit succeeded */
     bool watch;               /* a watch: info and res hold the request, nothing else is set */

@@ -258,8 +258,8 @@ static void handle(struct http_request *req, void *arg)
     } else if (resp.json) {
         respond_json(req, resp.code, resp.json);
     } else {
-        const char *text = resp.text ? resp.text : "";
-        http_respond(req, resp.code, resp.content_type, text, strlen(text));
+        http_respond(req, resp.code, resp.content_type, resp.text ? resp.text : "",
+                     resp.text ? resp.text_len : 0);
     }
     api_response_release(&resp);
     free(target);
@@ -292,6 +292,7 @@ struct api_server *api_server_new(uv_loop_t *loop, struct api *api, struct store
         .ca_path = o->client_ca_file,
         .client_cert = o->client_ca_file ? HTTP_CLIENT_CERT_OPTIONAL : HTTP_CLIENT_CERT_NONE,
         .max_body = o->max_body,
+        .http1_only = !o->http2,
         .handler = handle,
         .arg = s,
     };

@@ -27,6 +27,7 @@ struct api_server_options {
     const char *client_ca_file;       /* client certificates signed by it authenticate */
     const char *token_file;           /* kube-apiserver token file: token,user,uid,"groups" */
     bool anonymous;                   /* no authentication at all (MetaServer on loopback) */
+    bool http2;                       /* offer h2 in ALPN (tls only) */
     size_t max_body;                  /* 413 beyond */
     size_t max_watchers;              /* 429 beyond */
 };
