@@ -442,6 +442,9 @@ static void serve_resource(struct api *api, const struct api_request *req,
     }
     if (status && verb != API_VERB_GET && verb != API_VERB_UPDATE && verb != API_VERB_PATCH)
         verb = API_VERB_NONE;
+    /* POST names a collection; to a named object it is not a verb Kubernetes has. */
+    if (verb == API_VERB_CREATE && *ri->name)
+        verb = API_VERB_NONE;
     resp->res = res;
     if (verb == API_VERB_WATCH && (res->verbs & API_VERB_WATCH)) {
         resp->watch = true;
