@@ -342,6 +342,19 @@ static void test_list_envelope(void **state)
     json_t *items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 3);
     static const char *const want[] = {"a", "b", "c"};
+    /* Byte for byte: Go's field order, then the stored texts. */
+    char *ta, *tb, *tc;
+    assert_int_equal(store_get_text(f->store, "core/v1/configmaps", "default", "a", &ta, NULL), 0);
+    assert_int_equal(store_get_text(f->store, "core/v1/configmaps", "default", "b", &tb, NULL), 0);
+    assert_int_equal(store_get_text(f->store, "core/v1/configmaps", "default", "c", &tc, NULL), 0);
+    char *exact = xasprintf("{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{"
+                            "\"resourceVersion\":\"%s\"},\"items\":[%s,%s,%s]}",
+                            rv, ta, tb, tc);
+    assert_string_equal(r.text, exact);
+    free(exact);
+    free(ta);
+    free(tb);
+    free(tc);
     for (size_t i = 0; i < 3; i++) {
         assert_string_equal(str_at(json_array_get(items, i), "metadata.name"), want[i]);
         /* Each item is the stored text, verbatim. */
@@ -380,6 +393,9 @@ static void test_list_pagination(void **state)
         assert_int_equal(r.code, 200);
         json_t *items = json_object_get(r.json, "items");
         assert_true(json_array_size(items) <= 7);
+        assert_memory_equal(
+            r.text, "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{",
+            strlen("{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{"));
         size_t i;
         json_t *it;
         json_array_foreach(items, i, it)
