@@ -630,7 +630,11 @@ static void write_update(struct api *api, const struct api_request *req,
         else
             json_object_del(meta, kept[i]);
     }
-    if (!json_equal(json_object_get(obj, "spec"), json_object_get(existing, "spec")))
+    /* json_equal(NULL, NULL) is false: an object without a spec (a ConfigMap)
+     * has no generation to bump. */
+    const json_t *spec = json_object_get(obj, "spec"),
+                 *old_spec = json_object_get(existing, "spec");
+    if ((spec || old_spec) && !(spec && old_spec && json_equal(spec, old_spec)))
         json_object_set_new(
             meta, "generation",
             json_integer(json_integer_value(json_object_get(emeta, "generation")) + 1));

@@ -30,6 +30,8 @@ struct api_watch {
     api_watch_done_cb done;
     void *ctx;
     bool finished;
+    int busy;          /* inside api_watch_begin() or an event: api_watch_free() defers */
+    bool free_pending; /* api_watch_free() was called while busy (e.g. from done) */
     struct buf line;
 };
 
@@ -136,12 +138,35 @@ static void emit(struct api_watch *w, enum store_event_type type, const char *js
     emit_line(w);
 }
 
+static void destroy(struct api_watch *w)
+{
+    api_select_free(w->sel);
+    buf_release(&w->line);
+    free(w->ns);
+    free(w);
+}
+
+/* done() may free the watch; while the watch's own code is on the stack the
+ * free is deferred to the outermost leave(). */
+static void enter(struct api_watch *w)
+{
+    w->busy++;
+}
+
+static void leave(struct api_watch *w)
+{
+    if (--w->busy == 0 && w->free_pending)
+        destroy(w);
+}
+
 static void on_event(const struct store_event *ev, void *arg)
 {
     struct api_watch *w = arg;
     if (w->finished || !api_select_event(w->sel, ev))
         return;
+    enter(w);
     emit(w, ev->type, ev->json, ev->json_len, w->table ? store_event_object(ev) : NULL);
+    leave(w);
 }
 
 static bool list_row(const struct store_row *row, void *arg)
@@ -172,32 +197,38 @@ static void emit_expired(struct api_watch *w)
 void api_watch_begin(struct api_watch *w)
 {
     uint64_t from = w->from_rv;
+    enter(w);
     if (w->from_list) {
         struct store_list_query q = {w->res->store_key, w->ns, NULL, NULL, 0};
         int rc = store_list(w->store, &q, list_row, w, &from);
         if (rc < 0) {
             log_warn("watch: listing failed", "resource=%s err=%d", w->res->plural, rc);
             finish(w);
-            return;
+            goto out;
         }
     }
     if (w->finished)
-        return;
+        goto out;
     int rc = store_watch_start(w->store, w->res->store_key, w->ns, from, on_event, w, &w->sw);
     if (rc == -ERANGE)
         emit_expired(w);
     else if (rc < 0)
         finish(w);
+out:
+    leave(w);
 }
 
 void api_watch_free(struct api_watch *w)
 {
     if (!w)
         return;
-    if (w->sw)
+    if (w->sw) {
         store_watch_stop(w->sw);
-    api_select_free(w->sel);
-    buf_release(&w->line);
-    free(w->ns);
-    free(w);
+        w->sw = NULL;
+    }
+    w->finished = true; /* no more writes, no done */
+    if (w->busy)
+        w->free_pending = true;
+    else
+        destroy(w);
 }

@@ -1,0 +1,492 @@
+/*
+ * api_watch_new/begin/free against a real store: the exact lines a client
+ * receives, resourceVersion semantics, selectors, Tables, and the lifetime
+ * rules (done called once; freeing from inside done is safe).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apiserver/registry.h"
+#include "apiserver/watch.h"
+#include "base/mem.h"
+#include "store/store.h"
+
+#define CM_KEY "core/v1/configmaps"
+
+struct fx {
+    char dir[64];
+    struct store *store;
+    struct api_registry *reg;
+    const struct api_resource *cms;
+    /* what the watch wrote */
+    json_t *lines; /* array of strings */
+    int done_calls;
+    int fail_after; /* writes accepted before the callback fails (-1: never) */
+    bool free_in_done;
+    struct api_watch *w;
+    struct api_request_info ri;
+};
+
+static int on_write(void *ctx, const char *data, size_t len)
+{
+    struct fx *f = ctx;
+    assert_false(f->done_calls); /* nothing after done */
+    if (f->fail_after >= 0 && json_array_size(f->lines) >= (size_t)f->fail_after)
+        return -EPIPE;
+    assert_true(len > 0 && data[len - 1] == '\n');
+    assert_null(memchr(data, '\n', len - 1));
+    json_array_append_new(f->lines, json_stringn(data, len));
+    return 0;
+}
+
+static void on_done(void *ctx)
+{
+    struct fx *f = ctx;
+    f->done_calls++;
+    if (f->free_in_done) {
+        api_watch_free(f->w);
+        f->w = NULL;
+    }
+}
+
+static int open_store(struct fx *f, size_t history)
+{
+    char *path = xasprintf("%s/store.db", f->dir), *err = NULL;
+    struct store_options so = {.history = history};
+    int rc = store_open(path, &so, &f->store, &err);
+    free(path);
+    free(err);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/cedge-test-watch-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(open_store(f, 0), 0);
+    f->reg = api_registry_new();
+    f->cms = api_registry_find(f->reg, "", "v1", "configmaps");
+    assert_non_null(f->cms);
+    f->lines = json_array();
+    f->fail_after = -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    api_watch_free(f->w);
+    api_request_info_release(&f->ri);
+    store_close(f->store);
+    api_registry_free(f->reg);
+    json_decref(f->lines);
+    static const char *const files[] = {"store.db", "store.db-wal", "store.db-shm"};
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        char *p = xasprintf("%s/%s", f->dir, files[i]);
+        unlink(p);
+        free(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes a ConfigMap (create or update) and commits; returns its resourceVersion. */
+static uint64_t put_cm(struct fx *f, const char *name, const char *app, const char *value)
+{
+    json_t *obj =
+        json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                  "metadata", "name", name, "namespace", "default", "data", "k", value);
+    if (app)
+        json_object_set_new(json_object_get(obj, "metadata"), "labels",
+                            json_pack("{s:s}", "app", app));
+    uint64_t rv;
+    int rc = store_create(f->store, CM_KEY, "default", obj, &rv);
+    if (rc == -EEXIST)
+        rc = store_update(f->store, CM_KEY, "default", obj, 0, &rv);
+    assert_int_equal(rc, 0);
+    json_decref(obj);
+    assert_int_equal(store_flush(f->store), 0);
+    return rv;
+}
+
+static uint64_t del_cm(struct fx *f, const char *name, char **text)
+{
+    json_t *old = NULL;
+    uint64_t rv;
+    assert_int_equal(store_delete(f->store, CM_KEY, "default", name, 0, &old, &rv), 0);
+    if (text)
+        *text = json_dumps(old, JSON_COMPACT);
+    json_decref(old);
+    assert_int_equal(store_flush(f->store), 0);
+    return rv;
+}
+
+static char *stored(struct fx *f, const char *name)
+{
+    char *text;
+    assert_int_equal(store_get_text(f->store, CM_KEY, "default", name, &text, NULL), 0);
+    return text;
+}
+
+/* Starts a watch of configmaps in default with the query string. */
+static void start(struct fx *f, const char *query, bool table)
+{
+    char err[256], *target = xasprintf("/api/v1/namespaces/default/configmaps?watch=1%s%s",
+                                       *query ? "&" : "", query);
+    json_t *status = NULL;
+    assert_int_equal(api_request_info_parse("GET", target, &f->ri, err, sizeof(err)), 0);
+    free(target);
+    f->w = api_watch_new(f->store, f->cms, &f->ri, table, on_write, on_done, f, &status);
+    assert_null(status);
+    assert_non_null(f->w);
+    api_watch_begin(f->w);
+}
+
+static const char *line(struct fx *f, size_t i)
+{
+    return json_string_value(json_array_get(f->lines, i));
+}
+
+static void assert_line(struct fx *f, size_t i, const char *type, const char *object_text)
+{
+    char *want = xasprintf("{\"type\":\"%s\",\"object\":%s}\n", type, object_text);
+    assert_string_equal(line(f, i), want);
+    free(want);
+}
+
+static json_t *line_json(struct fx *f, size_t i)
+{
+    json_t *j = json_loads(line(f, i), 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_initial_added(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "b", NULL, "1");
+    put_cm(f, "a", NULL, "1");
+    start(f, "", false);
+    assert_int_equal(json_array_size(f->lines), 2);
+    char *a = stored(f, "a"), *b = stored(f, "b");
+    assert_line(f, 0, "ADDED", a);
+    assert_line(f, 1, "ADDED", b);
+    free(a);
+    free(b);
+    /* resourceVersion=0 means the same. */
+    api_watch_free(f->w);
+    api_request_info_release(&f->ri);
+    json_array_clear(f->lines);
+    start(f, "resourceVersion=0", false);
+    assert_int_equal(json_array_size(f->lines), 2);
+    assert_int_equal(f->done_calls, 0);
+}
+
+static void test_events_after_flush(void **state)
+{
+    struct fx *f = *state;
+    start(f, "", false);
+    assert_int_equal(json_array_size(f->lines), 0);
+
+    /* Nothing is seen before the commit. */
+    json_t *obj = json_pack("{s:{s:s,s:s}}", "metadata", "name", "c1", "namespace", "default");
+    uint64_t rv;
+    assert_int_equal(store_create(f->store, CM_KEY, "default", obj, &rv), 0);
+    json_decref(obj);
+    assert_int_equal(json_array_size(f->lines), 0);
+    assert_int_equal(store_flush(f->store), 0);
+    assert_int_equal(json_array_size(f->lines), 1);
+    char *t = stored(f, "c1");
+    assert_line(f, 0, "ADDED", t);
+    free(t);
+
+    put_cm(f, "c1", NULL, "2");
+    t = stored(f, "c1");
+    assert_line(f, 1, "MODIFIED", t);
+    free(t);
+    uint64_t drv = del_cm(f, "c1", &t);
+    assert_line(f, 2, "DELETED", t);
+    free(t);
+    json_t *ev = line_json(f, 2);
+    char rvs[24];
+    snprintf(rvs, sizeof(rvs), "%" PRIu64, drv);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(ev, "object"), "metadata"), "resourceVersion")),
+        rvs);
+    json_decref(ev);
+
+    /* Other namespaces are not watched. */
+    obj = json_pack("{s:{s:s,s:s}}", "metadata", "name", "o", "namespace", "other");
+    assert_int_equal(store_create(f->store, CM_KEY, "other", obj, &rv), 0);
+    json_decref(obj);
+    assert_int_equal(store_flush(f->store), 0);
+    assert_int_equal(json_array_size(f->lines), 3);
+    assert_int_equal(f->done_calls, 0);
+}
+
+static void test_resume(void **state)
+{
+    struct fx *f = *state;
+    uint64_t rv1 = put_cm(f, "a", NULL, "1");
+    put_cm(f, "b", NULL, "1");
+    put_cm(f, "a", NULL, "2");
+    char *q = xasprintf("resourceVersion=%" PRIu64, rv1);
+    start(f, q, false);
+    free(q);
+    assert_int_equal(json_array_size(f->lines), 2);
+    char *a = stored(f, "a"), *b = stored(f, "b");
+    assert_line(f, 0, "ADDED", b);
+    assert_line(f, 1, "MODIFIED", a);
+    free(a);
+    free(b);
+    put_cm(f, "c", NULL, "1");
+    assert_int_equal(json_array_size(f->lines), 3);
+    /* The current version: nothing to replay. */
+    api_watch_free(f->w);
+    api_request_info_release(&f->ri);
+    json_array_clear(f->lines);
+    q = xasprintf("resourceVersion=%" PRIu64, store_current_rv(f->store));
+    start(f, q, false);
+    free(q);
+    assert_int_equal(json_array_size(f->lines), 0);
+}
+
+static void check_expired(struct fx *f)
+{
+    assert_int_equal(json_array_size(f->lines), 1);
+    json_t *ev = line_json(f, 0);
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "ERROR");
+    json_t *st = json_object_get(ev, "object");
+    assert_string_equal(json_string_value(json_object_get(st, "kind")), "Status");
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 410);
+    assert_string_equal(json_string_value(json_object_get(st, "reason")), "Expired");
+    json_decref(ev);
+    assert_int_equal(f->done_calls, 1);
+}
+
+static void reopen_small_history(struct fx *f)
+{
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(open_store(f, 3), 0);
+    for (int i = 0; i < 10; i++)
+        put_cm(f, "a", NULL, i % 2 ? "x" : "y");
+}
+
+static void test_too_old(void **state)
+{
+    struct fx *f = *state;
+    reopen_small_history(f);
+    start(f, "resourceVersion=1", false);
+    check_expired(f);
+    /* Nothing more after the end. */
+    put_cm(f, "a", NULL, "z");
+    assert_int_equal(json_array_size(f->lines), 1);
+    assert_int_equal(f->done_calls, 1);
+}
+
+static void test_invalid_requests(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    json_t *status = NULL;
+    static const char *const bad[] = {
+        "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=abc",
+        "/api/v1/namespaces/default/configmaps?watch=1&labelSelector=%3D%3D",
+        "/api/v1/namespaces/default/configmaps?watch=1&fieldSelector=spec.x%3Dy",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        assert_int_equal(api_request_info_parse("GET", bad[i], &f->ri, err, sizeof(err)), 0);
+        assert_null(api_watch_new(f->store, f->cms, &f->ri, false, on_write, on_done, f, &status));
+        assert_non_null(status);
+        assert_int_equal(json_integer_value(json_object_get(status, "code")), 400);
+        json_decref(status);
+        api_request_info_release(&f->ri);
+    }
+}
+
+static void test_selectors(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "a", "x", "1");
+    put_cm(f, "b", "y", "1");
+    start(f, "labelSelector=app%3Dx", false);
+    assert_int_equal(json_array_size(f->lines), 1);
+    put_cm(f, "b", "y", "2");
+    put_cm(f, "c", "x", "1");
+    put_cm(f, "d", NULL, "1");
+    assert_int_equal(json_array_size(f->lines), 2);
+    char *c = stored(f, "c");
+    assert_line(f, 1, "ADDED", c);
+    free(c);
+
+    api_watch_free(f->w);
+    api_request_info_release(&f->ri);
+    json_array_clear(f->lines);
+    start(f, "fieldSelector=metadata.name%3Db", false);
+    assert_int_equal(json_array_size(f->lines), 1);
+    put_cm(f, "a", "x", "3");
+    put_cm(f, "b", "y", "3");
+    assert_int_equal(json_array_size(f->lines), 2);
+    char *b = stored(f, "b");
+    assert_line(f, 1, "MODIFIED", b);
+    free(b);
+}
+
+static void test_table(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "a", NULL, "1");
+    start(f, "", true);
+    put_cm(f, "b", NULL, "1");
+    assert_int_equal(json_array_size(f->lines), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *ev = line_json(f, i);
+        assert_string_equal(json_string_value(json_object_get(ev, "type")), "ADDED");
+        json_t *t = json_object_get(ev, "object");
+        assert_string_equal(json_string_value(json_object_get(t, "kind")), "Table");
+        assert_int_equal(json_array_size(json_object_get(t, "rows")), 1);
+        json_t *cells = json_object_get(json_array_get(json_object_get(t, "rows"), 0), "cells");
+        assert_string_equal(json_string_value(json_array_get(cells, 0)), i ? "b" : "a");
+        /* Column definitions only in the first event. */
+        assert_int_equal(json_array_size(json_object_get(t, "columnDefinitions")) > 0, i == 0);
+        json_decref(ev);
+    }
+}
+
+static void test_write_error_ends(void **state)
+{
+    struct fx *f = *state;
+    f->fail_after = 2;
+    start(f, "", false);
+    put_cm(f, "a", NULL, "1");
+    put_cm(f, "b", NULL, "1");
+    assert_int_equal(json_array_size(f->lines), 2);
+    assert_int_equal(f->done_calls, 0);
+    put_cm(f, "c", NULL, "1"); /* the write fails: the end */
+    assert_int_equal(f->done_calls, 1);
+    f->fail_after = -1;
+    put_cm(f, "d", NULL, "1");
+    put_cm(f, "a", NULL, "2");
+    assert_int_equal(json_array_size(f->lines), 2);
+    assert_int_equal(f->done_calls, 1);
+}
+
+static void test_write_error_during_initial_list(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "a", NULL, "1");
+    put_cm(f, "b", NULL, "1");
+    put_cm(f, "c", NULL, "1");
+    f->fail_after = 1;
+    start(f, "", false);
+    assert_int_equal(json_array_size(f->lines), 1);
+    assert_int_equal(f->done_calls, 1);
+    put_cm(f, "d", NULL, "1");
+    assert_int_equal(f->done_calls, 1);
+}
+
+/* done() frees the watch: after an event, during the initial list, during
+ * the history replay and on 410 Expired. ASan checks these. */
+static void test_free_in_done_event(void **state)
+{
+    struct fx *f = *state;
+    f->free_in_done = true;
+    f->fail_after = 0;
+    start(f, "", false);
+    put_cm(f, "a", NULL, "1");
+    assert_int_equal(f->done_calls, 1);
+    assert_null(f->w);
+    put_cm(f, "b", NULL, "1");
+    assert_int_equal(f->done_calls, 1);
+}
+
+static void test_free_in_done_initial_list(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "a", NULL, "1");
+    put_cm(f, "b", NULL, "1");
+    f->free_in_done = true;
+    f->fail_after = 0;
+    start(f, "", false);
+    assert_int_equal(f->done_calls, 1);
+    assert_null(f->w);
+    put_cm(f, "c", NULL, "1");
+    assert_int_equal(f->done_calls, 1);
+}
+
+static void test_free_in_done_replay(void **state)
+{
+    struct fx *f = *state;
+    uint64_t rv = put_cm(f, "a", NULL, "1");
+    put_cm(f, "b", NULL, "1");
+    put_cm(f, "c", NULL, "1");
+    f->free_in_done = true;
+    f->fail_after = 1;
+    char *q = xasprintf("resourceVersion=%" PRIu64, rv);
+    start(f, q, false);
+    free(q);
+    assert_int_equal(json_array_size(f->lines), 1);
+    assert_int_equal(f->done_calls, 1);
+    assert_null(f->w);
+    put_cm(f, "d", NULL, "1");
+    assert_int_equal(f->done_calls, 1);
+}
+
+static void test_free_in_done_expired(void **state)
+{
+    struct fx *f = *state;
+    reopen_small_history(f);
+    f->free_in_done = true;
+    start(f, "resourceVersion=1", false);
+    check_expired(f);
+    assert_null(f->w);
+}
+
+/* The transport stops a watch (timeout): no done, no more writes. */
+static void test_free_by_transport(void **state)
+{
+    struct fx *f = *state;
+    start(f, "", false);
+    put_cm(f, "a", NULL, "1");
+    api_watch_free(f->w);
+    f->w = NULL;
+    put_cm(f, "b", NULL, "1");
+    assert_int_equal(json_array_size(f->lines), 1);
+    assert_int_equal(f->done_calls, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_initial_added, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_after_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_old, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_error_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_error_during_initial_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_in_done_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_in_done_initial_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_in_done_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_in_done_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_by_transport, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
