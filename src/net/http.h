@@ -86,6 +86,14 @@ struct http_server_options {
     ws_accept_cb ws_accept; /* NULL: upgrades are refused */
     size_t ws_max_message;  /* received text message cap; 0: 1 MiB */
     size_t ws_max_queue;    /* queued outgoing bytes per connection; 0: 4 MiB */
+    /*
+     * Optional: the body of the answers the server makes itself (400, 413,
+     * 417, 431, ...; no handler is called for those). Returns a malloc'd
+     * body and sets *content_type to a static string, or NULL for a short
+     * text/plain reason. Called on the loop thread with arg; must not call
+     * into the server.
+     */
+    char *(*error_body)(int status, const char **content_type, void *arg);
 };
 
 /*

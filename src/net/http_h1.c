@@ -13,17 +13,30 @@
 #include "base/mem.h"
 #include "net/http_impl.h"
 
+char *http_error_body(const struct http_server_options *o, int status, const char **type)
+{
+    char *body = o->error_body ? o->error_body(status, type, o->arg) : NULL;
+
+    if (!body) {
+        *type = "text/plain";
+        body = xasprintf("%s\n", http_status_text(status));
+    }
+    return body;
+}
+
 void http_conn_send_error(struct http_conn *c, int status)
 {
-    char head[256];
-    const char *text = http_status_text(status);
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s\n",
-                     status, text, strlen(text) + 1, text);
+    const char *type;
+    char *body = http_error_body(http_server_options_of(c->srv), status, &type);
+    char *head = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                           "Connection: close\r\n\r\n",
+                           status, http_status_text(status), type, strlen(body));
 
     log_debug("http request refused", "status=%d remote=%s", status, c->remote);
-    http_conn_send(c, head, (size_t)n);
+    http_conn_send(c, head, strlen(head));
+    http_conn_send(c, body, strlen(body));
+    free(head);
+    free(body);
     http_conn_close_after(c);
 }
 

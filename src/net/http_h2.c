@@ -81,10 +81,13 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 
 static void refuse(struct http_request *req, int status)
 {
-    const char *text = http_status_text(status);
+    const char *type;
+    char *body = http_error_body(http_server_options_of(req->srv), status, &type);
+
     req->too_big = true;
     buf_release(&req->body);
-    http_respond(req, status, "text/plain", text, strlen(text));
+    http_respond(req, status, type, body, strlen(body));
+    free(body);
 }
 
 static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
@@ -155,7 +158,7 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     if (req->head) {
         buf_clear(&req->out);
         n = 0;
-    } else {
+    } else if (n) {
         memcpy(buf, req->out.data, n);
         buf_consume(&req->out, n);
     }

@@ -143,6 +143,8 @@ int http_request_add_received(struct http_request *req, const char *name, size_t
 bool http_request_pump_h1(struct http_request *req);
 /* The reason phrase of status. */
 const char *http_status_text(int status);
+/* The body of a server-made answer (o->error_body or text); malloc'd. */
+char *http_error_body(const struct http_server_options *o, int status, const char **type);
 /* HTTP/1.1: writes a complete server-made answer (errors) on c, Connection: close. */
 void http_conn_send_error(struct http_conn *c, int status);
 /* HTTP/1.1: the input side of a connection; process what is buffered. */
