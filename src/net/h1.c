@@ -305,12 +305,16 @@ enum h1_event h1_parse(struct h1_parser *p, const char *in, size_t len, size_t *
         p->state = H1_S_DONE;
         return H1_DONE;
     case H1_S_HEAD:
-        while (p->scan == 0 && i + 1 < len && in[i] == '\r' && in[i + 1] == '\n')
+        /* RFC 9112 2.2: empty lines before the request line are ignored. */
+        while (i + 1 < len && in[i] == '\r' && in[i + 1] == '\n')
             i += 2;
         if (i) {
+            p->scan = 0;
             *used = i;
             return H1_AGAIN;
         }
+        if (len == 1 && in[0] == '\r')
+            return H1_AGAIN;
         return parse_head_step(p, in, len, used);
     case H1_S_BODY_LENGTH: {
         if (!len)

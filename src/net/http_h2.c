@@ -16,6 +16,8 @@
 #include "net/http_impl.h"
 
 #define H2_MAX_STREAMS 250
+/* An h2 connection without streams is closed after this many timeout_s. */
+#define H2_IDLE_TIMEOUTS 4
 
 static void link_req(struct http_conn *c, struct http_request *req)
 {
@@ -43,6 +45,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     struct http_request *req = http_request_new(c, 2);
+    http_conn_timer(c, 0); /* busy: no idle timeout */
     req->stream_id = frame->hd.stream_id;
     req->keep_alive = true;
     link_req(c, req);
@@ -143,6 +146,9 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
     nghttp2_session_set_stream_user_data(s, id, NULL);
     unlink_req(c, req);
     http_request_gone(req);
+    if (!c->h2_reqs) /* idle: GOAWAY after H2_IDLE_TIMEOUTS * timeout_s */
+        http_conn_timer(c, (uint64_t)http_server_options_of(c->srv)->timeout_s * 1000 *
+                               H2_IDLE_TIMEOUTS);
     return 0;
 }
 
@@ -195,8 +201,18 @@ int http_h2_start(struct http_conn *c)
     };
     nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, ARRAY_SIZE(iv));
     c->proto = HTTP_PROTO_H2;
+    http_conn_timer(c, (uint64_t)o->timeout_s * 1000 * H2_IDLE_TIMEOUTS);
     http_conn_kick(c);
     return 0;
+}
+
+void http_h2_idle(struct http_conn *c)
+{
+    if (c->h2_reqs) /* a stream began meanwhile */
+        return;
+    nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
+    http_h2_flush(c);
+    http_conn_close_after(c);
 }
 
 int http_h2_recv(struct http_conn *c, const char *data, size_t len)

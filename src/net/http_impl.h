@@ -160,6 +160,8 @@ int http_h2_recv(struct http_conn *c, const char *data, size_t len);
 void http_h2_flush(struct http_conn *c);
 /* A request's answer was queued or its stream has new data. */
 void http_h2_answer(struct http_request *req);
+/* The idle timeout fired: GOAWAY, then close. */
+void http_h2_idle(struct http_conn *c);
 /* The connection is going away: every stream's request is gone. */
 void http_h2_close(struct http_conn *c);
 

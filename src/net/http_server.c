@@ -476,11 +476,11 @@ static void tls_input(struct http_conn *c)
             }
             return;
         }
+        http_conn_timer(c, (uint64_t)c->srv->o.timeout_s * 1000);
         if (tls_established(c) < 0) {
             http_conn_close_soon(c);
             return;
         }
-        http_conn_timer(c, (uint64_t)c->srv->o.timeout_s * 1000);
     }
     while (!c->closing && conn_wants_input(c)) {
         int n = SSL_read(c->ssl, tmp, sizeof(tmp));
@@ -548,6 +548,13 @@ static void timer_cb(uv_timer_t *t)
 
     if (c->shut || c->close_after) {
         http_conn_close_soon(c);
+        return;
+    }
+    if (c->proto == HTTP_PROTO_H2 && c->h2) {
+        http_h2_idle(c);
+        if (!c->close_after || c->shut)
+            return;
+        http_conn_timer(c, HTTP_LINGER_MS * 2);
         return;
     }
     log_debug("http: connection timed out", "remote=%s", c->remote);

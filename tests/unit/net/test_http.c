@@ -1051,6 +1051,99 @@ static void test_http2_concurrent_posts(void **state)
     fixture_free(f);
 }
 
+static void client_h2_too_big(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = tls_easy(f, &s, CURL_HTTP_VERSION_2TLS, NULL);
+    char big[MAX_BODY * 3];
+
+    memset(big, 'x', sizeof(big));
+    post(f, c, 0, big, sizeof(big));
+    s.body = &f->body[1];
+    post(f, c, 1, "small", 5);
+    curl_easy_cleanup(c);
+}
+
+/* h2: a body over max_body gets 413; the connection serves on. */
+static void test_http2_too_big(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_NONE);
+
+    run_client(f, client_h2_too_big);
+    assert_int_equal(f->status[0], 413);
+    assert_int_equal(f->version[0], CURL_HTTP_VERSION_2_0);
+    assert_int_equal(f->status[1], 200);
+    assert_string_equal(buf_cstr(&f->body[1]), "small");
+    fixture_free(f);
+}
+
+static void client_expect(struct fixture *f)
+{
+    static const char head[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                               "Expect: 100-continue\r\n\r\n";
+    static const char head2[] = "HEAD /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int fd = raw_connect(f);
+
+    assert_int_equal(write(fd, head, sizeof(head) - 1), (ssize_t)sizeof(head) - 1);
+    raw_read_until(f, fd, 0, "100 Continue\r\n\r\n");
+    assert_int_equal(write(fd, "body", 4), 4);
+    raw_read_until(f, fd, 0, "\r\n\r\nbody");
+    assert_int_equal(write(fd, head2, sizeof(head2) - 1), (ssize_t)sizeof(head2) - 1);
+    raw_read_all(f, fd, 1);
+    close(fd);
+}
+
+/* Expect: 100-continue, then HEAD: the length of the body but no body. */
+static void test_expect_and_head(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_expect);
+    assert_int_equal(
+        strncmp(buf_cstr(&f->body[0]), "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200", 37), 0);
+    assert_non_null(strstr(buf_cstr(&f->body[0]), "\r\n\r\nbody"));
+    assert_non_null(strstr(buf_cstr(&f->body[1]), "Content-Length: 200000\r\n"));
+    const char *end = strstr(buf_cstr(&f->body[1]), "\r\n\r\n");
+    assert_non_null(end);
+    assert_int_equal(end[4], '\0');
+    fixture_free(f);
+}
+
+static void client_h2_long(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = tls_easy(f, &s, CURL_HTTP_VERSION_2TLS, NULL);
+
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2500L);
+    perform(f, c, 0, "/forever");
+    curl_easy_cleanup(c);
+}
+
+/* h2: a stream outlives timeout_s too (the connection is not idle). */
+static void test_http2_stream_outlives_timeout(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new();
+    struct http_server_options o = {.tls = true, .timeout_s = 1};
+    char cert[128], key[128];
+
+    make_certs(f);
+    snprintf(cert, sizeof(cert), "%s/server.crt", f->dir);
+    snprintf(key, sizeof(key), "%s/server.key", f->dir);
+    o.cert_path = cert;
+    o.key_path = key;
+    assert_int_equal(start_server(f, &o), 0);
+    run_client(f, client_h2_long);
+    assert_int_equal(f->curl_rc[0], CURLE_OPERATION_TIMEDOUT); /* ended by the client */
+    assert_int_equal(f->version[0], CURL_HTTP_VERSION_2_0);
+    assert_true(f->pieces > 100);
+    serve_until(f, &f->close_calls, 1);
+    assert_int_equal(f->close_calls, 1);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1073,6 +1166,9 @@ int main(void)
         cmocka_unit_test(test_pipelined_bodies),
         cmocka_unit_test(test_413_after_full_body),
         cmocka_unit_test(test_http2_concurrent_posts),
+        cmocka_unit_test(test_http2_too_big),
+        cmocka_unit_test(test_expect_and_head),
+        cmocka_unit_test(test_http2_stream_outlives_timeout),
     };
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
