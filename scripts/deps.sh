@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
 build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-libuv1-dev libwebsockets-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3
+libuv1-dev libnghttp2-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3
 libssl-dev openssl libcurl4-openssl-dev libcmocka-dev
 python3 python3-pytest python3-yaml
 "

@@ -112,6 +112,19 @@ static void respond_status(struct http_request *req, json_t *status)
     json_decref(status);
 }
 
+/* Bodies of the answers the HTTP server makes itself: a Status for 413. */
+static char *error_body(int status, const char **type, void *arg)
+{
+    (void)arg;
+    if (status != 413)
+        return NULL;
+    json_t *st = api_status_too_large("the request body is over the limit");
+    char *text = json_dumps(st, JSON_COMPACT);
+    json_decref(st);
+    *type = "application/json";
+    return text;
+}
+
 static void pending_gone(struct http_request *req, void *arg)
 {
     (void)req;
@@ -295,6 +308,7 @@ struct api_server *api_server_new(uv_loop_t *loop, struct api *api, struct store
         .http1_only = !o->http2,
         .handler = handle,
         .arg = s,
+        .error_body = error_body,
     };
     s->http = http_server_new(loop, &ho);
     if (!s->http)

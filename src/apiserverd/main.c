@@ -131,6 +131,7 @@ static int run(const struct apiserver_config *cfg)
         .token_file = boot.token_file,
         .max_body = (size_t)cfg->max_request_bytes,
         .max_watchers = (size_t)cfg->max_watchers,
+        .http2 = true,
     };
     d.server = api_server_new(&d.loop, d.api, d.store, &so2);
     free(host);

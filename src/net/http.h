@@ -2,14 +2,17 @@
  * http.h - the HTTP server every daemon uses (HTTP/1.1, and HTTP/2 over TLS).
  *
  * A struct http_server listens on one address and port on a libuv loop that
- * the caller owns; libwebsockets 4.1 does the protocol work underneath
- * (LWS_SERVER_OPTION_LIBUV + foreign_loops), but nothing of lws shows through
- * this header. Over TLS, ALPN offers "h2" and "http/1.1"; plain listeners
- * speak HTTP/1.1 only. docs/internals/http.md explains the design.
+ * the caller owns: libuv TCP, TLS by OpenSSL (memory BIOs), our own strict
+ * HTTP/1.1 parser (net/h1.h), HTTP/2 by nghttp2, WebSocket (net/ws.h). Over
+ * TLS, ALPN offers "h2" and "http/1.1"; plain listeners speak HTTP/1.1 only.
+ * docs/internals/http.md explains the design.
  *
  * Flow of one request:
- *   1. headers arrive; a request longer than max_body (by Content-Length or
- *      by the bytes actually received) is answered 413 by the server itself;
+ *   1. headers arrive; malformed ones are answered 400/431/501/505 by the
+ *      server itself (then the connection closes); a request longer than
+ *      max_body (by Content-Length or by the bytes actually received) is
+ *      answered 413, on HTTP/1.1 after reading and dropping the body (up to
+ *      min(4 * max_body, 64 MiB), at least 1 MiB) so the client sees it;
  *   2. the body is collected (bounded by max_body);
  *   3. the handler is called once, with the complete request;
  *   4. the handler, or any later code on the loop thread, answers with
@@ -76,16 +79,25 @@ struct http_server_options {
     const char *key_path;  /* its private key, PEM (tls only) */
     const char *ca_path;   /* CA bundle for client certificates, PEM */
     enum http_client_cert client_cert;
-    bool http1_only;    /* offer only "http/1.1" in ALPN (custom headers, see below) */
+    bool http1_only;    /* offer only "http/1.1" in ALPN */
     size_t max_body;    /* request body cap, 413 beyond; 0: 1 MiB */
     size_t max_header;  /* header bytes per request; 0: 8 KiB; at most 65535 */
     size_t max_output;  /* queued response bytes per stream; 0: 1 MiB */
-    unsigned timeout_s; /* handshake, headers, body and unanswered-request limit; 0: 30 */
+    unsigned timeout_s; /* TLS handshake, headers, body, unanswered request and idle
+                           keep-alive limit (HTTP/1.1); 0: 30. Streams are exempt. */
     http_handler_cb handler;
     void *arg;              /* passed to handler and ws_accept */
     ws_accept_cb ws_accept; /* NULL: upgrades are refused */
     size_t ws_max_message;  /* received text message cap; 0: 1 MiB */
     size_t ws_max_queue;    /* queued outgoing bytes per connection; 0: 4 MiB */
+    /*
+     * Optional: the body of the answers the server makes itself (400, 413,
+     * 417, 431, ...; no handler is called for those). Returns a malloc'd
+     * body and sets *content_type to a static string, or NULL for a short
+     * text/plain reason. Called on the loop thread with arg; must not call
+     * into the server.
+     */
+    char *(*error_body)(int status, const char **content_type, void *arg);
 };
 
 /*
@@ -96,13 +108,13 @@ struct http_server_options {
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_options *o);
 
 /*
- * Stops listening and closes every connection; requests still open get their
- * close callback, from inside this call. The memory is released from the
- * loop a couple of iterations later (libuv closes handles asynchronously),
+ * Stops listening and closes every connection; requests still open and
+ * accepted WebSockets get their close callback, from inside this call. The
+ * memory is released from the loop (libuv closes handles asynchronously),
  * so the loop must be run afterwards (uv_run(loop, UV_RUN_DEFAULT) returns
  * once it is done) before uv_loop_close(). Not to be called from inside this
- * server's handler or close callbacks (untested with lws); call it from
- * another loop callback, e.g. a signal or timer. NULL is a no-op.
+ * server's handler or close callbacks; call it from another loop callback,
+ * e.g. a signal or timer. NULL is a no-op.
  */
 void http_server_free(struct http_server *srv);
 
@@ -112,18 +124,15 @@ int http_server_port(const struct http_server *srv);
 /* --- the request (all strings NUL-terminated, valid as long as req) --- */
 
 const char *http_request_method(const struct http_request *req); /* "GET", ... */
-/* The path as received, without the query; never NULL. */
+/* The path as received (not decoded), without the query; never NULL. */
 const char *http_request_path(const struct http_request *req);
-/* The query string without '?', as received; "" when there is none. */
+/* The query string after the first '?', byte for byte as received; "" when none. */
 const char *http_request_query(const struct http_request *req);
 /*
- * The value of header name (case-insensitive), or NULL; owned by req.
- * Headers lws knows (about 90 standard ones; "host" also finds h2's
- * ":authority") work on both protocols for the whole life of req. Custom
- * headers (e.g. "Node_id") work over HTTP/1.1 only, and only during the
- * handler call or after an earlier lookup of the same name: libwebsockets
- * 4.1 drops unknown headers in its HPACK decoder, so a server that needs
- * them sets http1_only (see http.md).
+ * The value of header name (case-insensitive), or NULL; owned by req and
+ * valid for its whole life. Every received header is kept, custom ones
+ * (e.g. "Node_id") included, on both protocols; "host" also finds h2's
+ * ":authority". A repeated header gives its first value.
  */
 const char *http_request_header(struct http_request *req, const char *name);
 const void *http_request_body(const struct http_request *req, size_t *len);

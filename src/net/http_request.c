@@ -1,9 +1,9 @@
 /*
- * http_request.c - the request object of http.h: accessors, the answer
- * (fixed or streamed), the bounded output queue and the writes on writable.
- *
- * HTTP/1.1 streams are framed here with chunked transfer encoding
- * (RFC 9112 section 7.1); h2 streams are DATA frames made by lws.
+ * http_request.c - the request object of http.h: accessors and the answer
+ * (fixed or streamed) into the bounded output queue. The bytes are written
+ * by the protocol: http_h1.c (HTTP/1.1) or http_h2.c (nghttp2). Nothing here
+ * calls back into the caller: answering only queues and kicks the connection,
+ * whose deferred work runs from the loop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,17 +15,17 @@
 #include "base/mem.h"
 #include "net/http_impl.h"
 
-#define CHUNK_TAIL "\r\n0\r\n\r\n"
-
-struct http_request *http_request_new(struct http_server *srv, struct lws *wsi)
+struct http_request *http_request_new(struct http_conn *c, int version)
 {
+    const struct http_server_options *o = http_server_options_of(c->srv);
     struct http_request *req = xcalloc(1, sizeof(*req));
 
-    req->srv = srv;
-    req->wsi = wsi;
+    req->srv = c->srv;
+    req->conn = c;
+    req->version = version;
     req->state = HTTP_REQ_READING;
-    buf_init(&req->headers, 65536 + 4096);
-    buf_init(&req->body, http_server_max_body(srv));
+    buf_init(&req->headers, o->max_header + 256);
+    buf_init(&req->body, o->max_body);
     buf_init(&req->extra_headers, HTTP_EXTRA_HEADERS_MAX);
     buf_init(&req->out, 0);
     return req;
@@ -35,21 +35,12 @@ void http_request_free(struct http_request *req)
 {
     if (!req)
         return;
-    while (req->custom) {
-        struct http_custom_header *h = req->custom;
-        req->custom = h->next;
-        free(h->name);
-        free(h->value);
-        free(h);
-    }
     buf_release(&req->headers);
     buf_release(&req->body);
     buf_release(&req->extra_headers);
     buf_release(&req->out);
     free(req->path);
     free(req->query);
-    free(req->peer_cn);
-    free(req->peer_org);
     free(req->content_type);
     free(req);
 }
@@ -63,6 +54,45 @@ void http_request_gone(struct http_request *req)
     if (held && cb)
         cb(req, req->close_arg);
     http_request_free(req);
+}
+
+void http_request_set_target(struct http_request *req, const char *target, size_t len)
+{
+    const char *q = memchr(target, '?', len);
+    size_t plen = q ? (size_t)(q - target) : len;
+
+    free(req->path);
+    free(req->query);
+    req->path = xmalloc(plen + 1);
+    memcpy(req->path, target, plen);
+    req->path[plen] = '\0';
+    if (q) {
+        size_t qlen = len - plen - 1;
+        req->query = xmalloc(qlen + 1);
+        memcpy(req->query, q + 1, qlen);
+        req->query[qlen] = '\0';
+    } else {
+        req->query = NULL;
+    }
+}
+
+int http_request_add_received(struct http_request *req, const char *name, size_t nlen,
+                              const char *value, size_t vlen)
+{
+    size_t mark = req->headers.len;
+
+    for (size_t i = 0; i < nlen; i++) {
+        char c = name[i];
+        if (buf_append_char(&req->headers, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c)) < 0)
+            goto too_big;
+    }
+    if (buf_append_char(&req->headers, '\0') < 0 || buf_append(&req->headers, value, vlen) < 0 ||
+        buf_append_char(&req->headers, '\0') < 0)
+        goto too_big;
+    return 0;
+too_big:
+    buf_truncate(&req->headers, mark);
+    return -EMSGSIZE;
 }
 
 /* --- accessors --- */
@@ -95,59 +125,23 @@ int http_request_version(const struct http_request *req)
 
 const char *http_request_remote(const struct http_request *req)
 {
-    return req->remote;
+    return req->conn ? req->conn->remote : "";
 }
 
 const char *http_request_peer_cn(const struct http_request *req)
 {
-    return req->peer_cn;
+    return req->conn ? req->conn->peer_cn : NULL;
 }
 
 const char *http_request_peer_org(const struct http_request *req)
 {
-    return req->peer_org;
+    return req->conn ? req->conn->peer_org : NULL;
 }
 
 void http_request_on_close(struct http_request *req, http_close_cb cb, void *arg)
 {
     req->close_cb = cb;
     req->close_arg = arg;
-}
-
-/* A header lws does not know, asked of lws while the headers are still held. */
-static const char *custom_header(struct http_request *req, const char *name)
-{
-    struct http_custom_header *h;
-    size_t nlen = strlen(name);
-
-    for (h = req->custom; h; h = h->next)
-        if (!strcasecmp(h->name, name))
-            return h->value;
-    if (!req->wsi || nlen == 0 || nlen > 128)
-        return NULL;
-
-    h = xcalloc(1, sizeof(*h));
-    h->name = xstrdup(name);
-    h->next = req->custom;
-    req->custom = h;
-
-    /* lws keeps custom header names as received, followed by ':'. */
-    char key[130];
-    snprintf(key, sizeof(key), "%s:", name);
-    int vlen = lws_hdr_custom_length(req->wsi, key, (int)nlen + 1);
-    if (vlen < 0) {
-        for (size_t i = 0; i < nlen; i++)
-            key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
-        vlen = lws_hdr_custom_length(req->wsi, key, (int)nlen + 1);
-    }
-    if (vlen < 0)
-        return NULL;
-    h->value = xmalloc((size_t)vlen + 1);
-    if (lws_hdr_custom_copy(req->wsi, h->value, vlen + 1, key, (int)nlen + 1) < 0) {
-        free(h->value);
-        h->value = NULL;
-    }
-    return h->value;
 }
 
 const char *http_request_header(struct http_request *req, const char *name)
@@ -161,9 +155,7 @@ const char *http_request_header(struct http_request *req, const char *name)
             return value;
         p = value + strlen(value) + 1;
     }
-    if (req->version == 2 && !strcasecmp(name, "host"))
-        return http_request_header(req, ":authority");
-    return custom_header(req, name);
+    return NULL;
 }
 
 /* --- answering --- */
@@ -183,27 +175,28 @@ int http_add_header(struct http_request *req, const char *name, const char *valu
     if (!is_answerable(req) || !*name || has_crlf(name) || has_crlf(value) || strchr(name, ':'))
         return -EINVAL;
     size_t mark = req->extra_headers.len;
-    for (const char *c = name; *c; c++)
-        if (buf_append_char(&req->extra_headers, (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c)))
-            goto too_big;
-    if (buf_append(&req->extra_headers, ":", 2) ||
-        buf_append(&req->extra_headers, value, strlen(value) + 1))
-        goto too_big;
+    if (buf_append(&req->extra_headers, name, strlen(name) + 1) ||
+        buf_append(&req->extra_headers, value, strlen(value) + 1)) {
+        buf_truncate(&req->extra_headers, mark);
+        return -EMSGSIZE;
+    }
     return 0;
-too_big:
-    buf_truncate(&req->extra_headers, mark);
-    return -EMSGSIZE;
 }
 
-static void want_write(struct http_request *req)
+static void answer_queued(struct http_request *req)
 {
-    if (req->wsi)
-        lws_callback_on_writable(req->wsi);
+    if (!req->conn)
+        return;
+    if (req->version == 2)
+        http_h2_answer(req);
+    else
+        http_conn_kick(req->conn);
 }
 
 static void set_answer(struct http_request *req, int status, const char *content_type)
 {
     req->status = status;
+    free(req->content_type);
     req->content_type = content_type ? xstrdup(content_type) : NULL;
 }
 
@@ -213,26 +206,14 @@ int http_respond(struct http_request *req, int status, const char *content_type,
     if (!is_answerable(req) || status < 100 || status > 999)
         return -EINVAL;
     set_answer(req, status, content_type);
+    buf_release(&req->out);
     buf_init(&req->out, len);
     if (len && buf_append(&req->out, body, len) < 0)
         BUG("output buffer sized to the body");
     req->end_queued = true;
     req->state = HTTP_REQ_FINISHING;
-    want_write(req);
+    answer_queued(req);
     return 0;
-}
-
-void http_request_fail(struct http_request *req, int status, const char *msg)
-{
-    char text[128];
-    int n = snprintf(text, sizeof(text), "%s\n", msg);
-
-    log_debug("http request refused", "status=%d remote=%s reason=\"%s\"", status, req->remote,
-              msg);
-    req->close_after = true;
-    req->state = HTTP_REQ_HANDLING;
-    if (http_respond(req, status, "text/plain", text, (size_t)n) < 0)
-        BUG("fresh request not answerable");
 }
 
 int http_stream_begin(struct http_request *req, int status, const char *content_type)
@@ -240,21 +221,11 @@ int http_stream_begin(struct http_request *req, int status, const char *content_
     if (!is_answerable(req) || status < 100 || status > 999)
         return -EINVAL;
     set_answer(req, status, content_type);
-    buf_init(&req->out, http_server_max_output(req->srv));
+    buf_release(&req->out);
+    buf_init(&req->out, http_server_options_of(req->srv)->max_output);
     req->streaming = true;
     req->state = HTTP_REQ_STREAMING;
-    /*
-     * A stream may last for hours (a watch): cancel lws' timeout, and give
-     * the header table back to lws' pool (custom headers are gone from here
-     * on). On h2, mark_sse also keeps the idle connection open.
-     */
-    if (req->wsi && req->version == 2) {
-        lws_http_mark_sse(req->wsi);
-    } else if (req->wsi) {
-        lws_set_timeout(req->wsi, NO_PENDING_TIMEOUT, 0);
-        lws_http_headers_detach(req->wsi);
-    }
-    want_write(req);
+    answer_queued(req);
     return 0;
 }
 
@@ -266,7 +237,7 @@ int http_stream_write(struct http_request *req, const void *data, size_t len)
         return 0;
     if (buf_append(&req->out, data, len) < 0)
         return -ENOBUFS;
-    want_write(req);
+    answer_queued(req);
     return 0;
 }
 
@@ -281,126 +252,84 @@ int http_stream_end(struct http_request *req)
         return -EINVAL;
     req->end_queued = true;
     req->state = HTTP_REQ_FINISHING;
-    want_write(req);
+    answer_queued(req);
     return 0;
 }
 
-/* --- writing, from LWS_CALLBACK_HTTP_WRITEABLE --- */
-
-static int add_headers(struct http_request *req, unsigned char **p, unsigned char *end)
+const char *http_status_text(int status)
 {
-    struct lws *wsi = req->wsi;
-
-    if (lws_add_http_header_status(wsi, (unsigned int)req->status, p, end))
-        return -1;
-    if (req->content_type && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                                          (const unsigned char *)req->content_type,
-                                                          (int)strlen(req->content_type), p, end))
-        return -1;
-    if (!req->streaming && lws_add_http_header_content_length(wsi, req->out.len, p, end))
-        return -1;
-    if (req->streaming && req->version == 1 &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
-                                     (const unsigned char *)"chunked", 7, p, end))
-        return -1;
-    if (req->close_after && req->version == 1 &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
-                                     p, end))
-        return -1;
-    const char *h = buf_cstr(&req->extra_headers);
-    const char *hend = h + req->extra_headers.len;
-    while (h < hend) {
-        const char *value = h + strlen(h) + 1;
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)h, (const unsigned char *)value,
-                                        (int)strlen(value), p, end))
-            return -1;
-        h = value + strlen(value) + 1;
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Status";
     }
-    return 0;
-}
-
-/* Returns 1 when the headers alone complete the answer (an empty fixed body). */
-static int write_headers(struct http_request *req, unsigned char *scratch)
-{
-    unsigned char *start = scratch + LWS_PRE;
-    unsigned char *p = start;
-    unsigned char *end = scratch + HTTP_SCRATCH_SIZE - 1;
-    bool done = !req->streaming && req->out.len == 0;
-
-    if (add_headers(req, &p, end) || lws_finalize_http_header(req->wsi, &p, end))
-        return -1;
-    enum lws_write_protocol wp = LWS_WRITE_HTTP_HEADERS;
-    if (done && req->version == 2)
-        wp |= LWS_WRITE_H2_STREAM_END;
-    if (lws_write(req->wsi, start, (size_t)(p - start), wp) != (int)(p - start))
-        return -1;
-    req->headers_sent = true;
-    return done ? 1 : 0;
-}
-
-/* How much body may go out now: bounded by the chunk size and h2 credit. */
-static size_t write_budget(struct http_request *req)
-{
-    size_t n = req->out.len < HTTP_WRITE_CHUNK ? req->out.len : HTTP_WRITE_CHUNK;
-    lws_fileofs_t allow = lws_get_peer_write_allowance(req->wsi);
-
-    if (allow >= 0 && (size_t)allow < n)
-        n = (size_t)allow;
-    return n;
-}
-
-/* Returns 1 when the final piece went out. */
-static int write_body(struct http_request *req, unsigned char *scratch)
-{
-    size_t n = write_budget(req);
-    bool last = req->end_queued && n == req->out.len;
-    unsigned char *data = scratch + LWS_PRE + CHUNK_HEAD_MAX;
-    unsigned char *start = data;
-    size_t len = n;
-
-    if (n == 0 && !last)
-        return 0; /* no h2 credit: lws calls us again after WINDOW_UPDATE */
-    memcpy(data, req->out.data, n);
-    if (req->streaming && req->version == 1) {
-        char head[CHUNK_HEAD_MAX + 1];
-        int hl = n ? snprintf(head, sizeof(head), "%zx\r\n", n) : 0;
-        start = data - hl;
-        memcpy(start, head, (size_t)hl);
-        len += (size_t)hl;
-        /* "\r\n" ends this chunk; "0\r\n\r\n" ends the body. */
-        const char *tail = n ? (last ? CHUNK_TAIL : "\r\n") : "0\r\n\r\n";
-        memcpy(data + n, tail, strlen(tail));
-        len += strlen(tail);
-    }
-    if (lws_write(req->wsi, start, len, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)len)
-        return -1;
-    buf_consume(&req->out, n);
-    return last ? 1 : 0;
-}
-
-int http_request_on_writable(struct http_request *req, bool *close)
-{
-    unsigned char *scratch = http_server_scratch(req->srv);
-    int rc;
-
-    if (req->state != HTTP_REQ_FINISHING && req->state != HTTP_REQ_STREAMING)
-        return 0;
-    if (!req->headers_sent)
-        rc = write_headers(req, scratch);
-    else if (req->out.len || req->end_queued)
-        rc = write_body(req, scratch);
-    else
-        return 0;
-    if (rc < 0) {
-        log_debug("http write failed", "remote=%s", req->remote);
-        return -1;
-    }
-    if (rc == 0) {
-        if (req->out.len || req->end_queued)
-            want_write(req);
-        return 0;
-    }
-    *close = req->close_after;
-    http_request_free(req);
-    return 1;
 }

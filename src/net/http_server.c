@@ -1,538 +1,704 @@
 /*
- * http_server.c - the libwebsockets side of http.h: context and vhost on the
- * caller's libuv loop, and the protocol callback that turns lws events into
- * request objects. See docs/internals/http.md.
+ * http_server.c - the transport under http.h: a libuv TCP listener on the
+ * caller's loop, one uv_tcp_t per connection, TLS with OpenSSL through two
+ * memory BIOs (never blocking), ALPN, timeouts, backpressure, and dispatch of
+ * the plaintext to HTTP/1.1 (http_request.c), HTTP/2 (http_h2.c) or
+ * WebSocket (ws_server.c). docs/internals/http.md explains the design.
  */
 #include <errno.h>
-#include <limits.h>
-#include <openssl/ssl.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base/log.h"
 #include "base/mem.h"
 #include "net/http_impl.h"
+#include "net/ws.h"
 
-#define HTTP_DEFAULT_MAX_BODY   (1024 * 1024)
-#define HTTP_DEFAULT_MAX_HEADER 8192
-#define HTTP_DEFAULT_MAX_OUTPUT (1024 * 1024)
-#define HTTP_DEFAULT_TIMEOUT_S  30
+#define READ_SIZE 65536
 
 struct http_server {
-    struct lws_context *ctx; /* set to NULL by lws when its destruction is complete */
-    uv_idle_t reaper;        /* finishes the destruction, see http_server_free() */
-    int reap_ticks;
-    struct lws_vhost *vhost;
-    void *foreign_loops[1];
-    struct lws_protocols protocols[2];
+    uv_loop_t *loop;
     struct http_server_options o;
-    char *address;
-    char *cert_path;
-    char *key_path;
-    char *ca_path;
-    unsigned char scratch[HTTP_SCRATCH_SIZE];
+    uv_tcp_t listener;
+    uv_idle_t idle; /* runs deferred work (kicks, closes) */
+    int handles;    /* open libuv handles, the server's and its connections' */
+    bool freeing;
+    SSL_CTX *ssl_ctx;
+    int port;
+    struct http_conn *conns;
+    struct http_conn *kicks;
+    char read_buf[READ_SIZE];
 };
 
-/* lws keeps one of these per wsi (HTTP/1 connection, h2 stream or WebSocket). */
-struct http_conn {
-    struct http_request *req;
-    struct ws_conn *ws;
-};
-
-size_t http_server_max_output(const struct http_server *srv)
-{
-    return srv->o.max_output;
-}
+static void conn_close_now(struct http_conn *c);
+static void conn_update_reading(struct http_conn *c);
 
 const struct http_server_options *http_server_options_of(const struct http_server *srv)
 {
     return &srv->o;
 }
 
-size_t http_server_max_body(const struct http_server *srv)
-{
-    return srv->o.max_body;
-}
-
-unsigned char *http_server_scratch(struct http_server *srv)
-{
-    return srv->scratch;
-}
-
 int http_server_port(const struct http_server *srv)
 {
-    return lws_get_vhost_listen_port(srv->vhost);
+    return srv->port;
 }
 
-static struct http_server *server_of(struct lws *wsi)
+static void server_handle_closed(uv_handle_t *h)
 {
-    return lws_context_user(lws_get_context(wsi));
+    struct http_server *srv = h->data;
+
+    if (--srv->handles == 0 && srv->freeing) {
+        SSL_CTX_free(srv->ssl_ctx);
+        free(srv);
+    }
 }
 
-/* Copies one header into out; "" when absent or too long. */
-static void copy_token(struct lws *wsi, enum lws_token_indexes t, char *out, int n)
+/* --- TLS --- */
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
 {
-    out[0] = '\0';
-    if (lws_hdr_total_length(wsi, t) > 0 && lws_hdr_copy(wsi, out, n, t) < 0)
-        out[0] = '\0';
+    static const unsigned char both[] = "\x02h2\x08http/1.1";
+    static const unsigned char h1[] = "\x08http/1.1";
+    struct http_server *srv = arg;
+    const unsigned char *ours = srv->o.http1_only ? h1 : both;
+    unsigned int olen = srv->o.http1_only ? sizeof(h1) - 1 : sizeof(both) - 1;
+    unsigned char *sel;
+    (void)ssl;
+
+    if (SSL_select_next_proto(&sel, outlen, ours, olen, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
 }
 
-static const char *const method_names[] = {
-    [LWSHUMETH_GET] = "GET",         [LWSHUMETH_POST] = "POST",   [LWSHUMETH_OPTIONS] = "OPTIONS",
-    [LWSHUMETH_PUT] = "PUT",         [LWSHUMETH_PATCH] = "PATCH", [LWSHUMETH_DELETE] = "DELETE",
-    [LWSHUMETH_CONNECT] = "CONNECT", [LWSHUMETH_HEAD] = "HEAD",
+static void log_ssl_error(const char *what)
+{
+    char msg[256];
+    unsigned long e = ERR_get_error();
+
+    ERR_error_string_n(e, msg, sizeof(msg));
+    log_error(what, "error=%s", msg);
+    ERR_clear_error();
+}
+
+static SSL_CTX *tls_ctx_new(struct http_server *srv)
+{
+    const struct http_server_options *o = &srv->o;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (!o->cert_path || !o->key_path ||
+        SSL_CTX_use_certificate_chain_file(ctx, o->cert_path) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, o->key_path, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        log_ssl_error("http: cannot load the server certificate or key");
+        goto fail;
+    }
+    if (o->client_cert != HTTP_CLIENT_CERT_NONE) {
+        if (!o->ca_path || SSL_CTX_load_verify_locations(ctx, o->ca_path, NULL) != 1) {
+            log_ssl_error("http: cannot load the client CA");
+            goto fail;
+        }
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_path);
+        if (names)
+            SSL_CTX_set_client_CA_list(ctx, names);
+        int mode = SSL_VERIFY_PEER;
+        if (o->client_cert == HTTP_CLIENT_CERT_REQUIRED)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(ctx, mode, NULL);
+        static const unsigned char sid[] = "cedge-http";
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, srv);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static char *name_entry(X509_NAME *name, int nid)
+{
+    int i = X509_NAME_get_index_by_NID(name, nid, -1);
+    if (i < 0)
+        return NULL;
+    ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, s);
+    if (n < 0)
+        return NULL;
+    char *r = xmalloc((size_t)n + 1);
+    memcpy(r, utf8, (size_t)n);
+    r[n] = '\0';
+    OPENSSL_free(utf8);
+    return r;
+}
+
+/* The handshake is done: protocol by ALPN, verified peer names. */
+static int tls_established(struct http_conn *c)
+{
+    const unsigned char *alpn = NULL;
+    unsigned int alen = 0;
+
+    c->tls_done = true;
+    X509 *peer = SSL_get1_peer_certificate(c->ssl);
+    if (peer && SSL_get_verify_result(c->ssl) == X509_V_OK) {
+        X509_NAME *subj = X509_get_subject_name(peer);
+        c->peer_cn = name_entry(subj, NID_commonName);
+        c->peer_org = name_entry(subj, NID_organizationName);
+    }
+    X509_free(peer);
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+    if (alen == 2 && !memcmp(alpn, "h2", 2))
+        return http_h2_start(c);
+    return 0;
+}
+
+/* Hands what OpenSSL wrote to the socket. */
+static void tls_flush(struct http_conn *c);
+
+/* --- writing --- */
+
+struct write_req {
+    uv_write_t w;
+    struct http_conn *conn;
+    size_t len;
+    char data[];
 };
 
-/* Appends s percent-encoded except RFC 3986 unreserved characters. */
-static int append_encoded(struct buf *b, const char *s)
+static void after_shutdown(uv_shutdown_t *s, int status)
 {
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                     (*c >= '0' && *c <= '9') || strchr("-._~", *c);
-        char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
-        int rc = plain ? buf_append_char(b, (char)*c) : buf_append(b, esc, 3);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    struct http_conn *c = s->data;
+    (void)status;
+    if (c->closing)
+        return;
+    if (status < 0)
+        http_conn_close_soon(c);
+    else
+        http_conn_timer(c, HTTP_LINGER_MS);
 }
 
-/* One decoded "name=value" argument, encoded again; the first '=' separates. */
-static int append_query_arg(struct buf *b, char *arg)
+static void maybe_shutdown(struct http_conn *c)
 {
-    char *eq = strchr(arg, '=');
-    int rc;
-
-    if (!eq)
-        return append_encoded(b, arg);
-    *eq = '\0';
-    rc = append_encoded(b, arg);
-    if (rc == 0)
-        rc = buf_append_char(b, '=');
-    if (rc == 0)
-        rc = append_encoded(b, eq + 1);
-    *eq = '=';
-    return rc;
+    if (!c->close_after || c->shut || c->closing || c->out_pending)
+        return;
+    if (c->ssl && c->tls_done) {
+        SSL_shutdown(c->ssl);
+        tls_flush(c);
+        if (c->out_pending)
+            return;
+    }
+    c->shut = true;
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, after_shutdown) < 0)
+        http_conn_close_soon(c);
+    else
+        http_conn_timer(c, HTTP_LINGER_MS + 1000);
+    conn_update_reading(c);
 }
 
-/* Method, path and raw query of the request on wsi. Returns 0 or -EPROTO. */
-static int read_request_line(struct http_request *req, struct lws *wsi)
+static void after_write(uv_write_t *w, int status)
 {
-    char *uri;
-    int uri_len;
-    int m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+    struct write_req *wr = (struct write_req *)w;
+    struct http_conn *c = wr->conn;
 
-    if (m < 0 || uri_len <= 0)
-        return -EPROTO;
-    if (m == LWSHUMETH_COLON_PATH) {
-        copy_token(wsi, WSI_TOKEN_HTTP_COLON_METHOD, req->method, sizeof(req->method));
-        if (!req->method[0])
-            return -EPROTO;
-    } else if ((size_t)m < ARRAY_SIZE(method_names) && method_names[m]) {
-        snprintf(req->method, sizeof(req->method), "%s", method_names[m]);
-    } else {
-        return -EPROTO;
+    c->out_pending -= wr->len;
+    free(wr);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        http_conn_close_soon(c);
+        return;
     }
-    /* h2 keeps the query inside :path; HTTP/1 splits it into URI_ARGS. */
-    const char *q = memchr(uri, '?', (size_t)uri_len);
-    if (q) {
-        req->path = xstrndup(uri, (size_t)(q - uri));
-        req->query = xstrndup(q + 1, (size_t)(uri + uri_len - q - 1));
-        return 0;
+    if (c->out_pending < HTTP_WRITE_HIGH / 2)
+        http_conn_kick(c);
+    maybe_shutdown(c);
+}
+
+static void raw_send(struct http_conn *c, const void *data, size_t len)
+{
+    if (!len || c->closing)
+        return;
+    struct write_req *wr = xmalloc(sizeof(*wr) + len);
+    memcpy(wr->data, data, len);
+    wr->conn = c;
+    wr->len = len;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
+    c->out_pending += len;
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, after_write) < 0) {
+        c->out_pending -= len;
+        free(wr);
+        http_conn_close_soon(c);
     }
-    req->path = xstrndup(uri, (size_t)uri_len);
-    int alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-    if (alen <= 0) {
-        req->query = xstrdup("");
-        return 0;
+}
+
+static void tls_flush(struct http_conn *c)
+{
+    char tmp[16384];
+    int n;
+
+    while ((n = BIO_read(c->wbio, tmp, sizeof(tmp))) > 0)
+        raw_send(c, tmp, (size_t)n);
+}
+
+void http_conn_send(struct http_conn *c, const void *data, size_t len)
+{
+    if (!len || c->closing || c->shut)
+        return;
+    if (!c->ssl) {
+        raw_send(c, data, len);
+        return;
     }
-    /*
-     * lws has already split the arguments at '&' and percent-decoded them
-     * ('+' too); encode them again so that decoding our query gives the
-     * same names and values (see http.md).
-     */
-    struct buf q_buf = BUF_INIT((size_t)alen * 3 + 64);
-    char *frag = xmalloc((size_t)alen + 1);
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, alen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
-         i++) {
-        if ((i && buf_append_char(&q_buf, '&')) || append_query_arg(&q_buf, frag) < 0)
+    if (SSL_write(c->ssl, data, (int)len) <= 0) {
+        ERR_clear_error();
+        http_conn_close_soon(c);
+        return;
+    }
+    tls_flush(c);
+}
+
+/* --- deferred work and closing --- */
+
+static void idle_cb(uv_idle_t *idle)
+{
+    struct http_server *srv = idle->data;
+
+    while (srv->kicks) {
+        struct http_conn *c = srv->kicks;
+        srv->kicks = c->kick_next;
+        c->kick_next = NULL;
+        c->kicked = false;
+        if (c->close_now) {
+            conn_close_now(c);
+            continue;
+        }
+        if (c->closing)
+            continue;
+        switch (c->proto) {
+        case HTTP_PROTO_H1:
+            if (c->cur && c->cur->state != HTTP_REQ_READING && c->cur->state != HTTP_REQ_HANDLING) {
+                if (!http_request_pump_h1(c->cur))
+                    break;
+            }
+            if (!c->cur)
+                http_h1_process(c);
             break;
+        case HTTP_PROTO_H2:
+            http_h2_flush(c);
+            break;
+        case HTTP_PROTO_WS:
+            ws_pump(c);
+            break;
+        }
+        if (!c->closing) {
+            maybe_shutdown(c);
+            conn_update_reading(c);
+        }
     }
-    free(frag);
-    req->query = buf_detach(&q_buf, NULL);
-    return 0;
+    uv_idle_stop(idle);
 }
 
-static bool is_request_line_token(int t)
+void http_conn_kick(struct http_conn *c)
 {
-    switch (t) {
-    case WSI_TOKEN_GET_URI:
-    case WSI_TOKEN_POST_URI:
-    case WSI_TOKEN_OPTIONS_URI:
-    case WSI_TOKEN_PATCH_URI:
-    case WSI_TOKEN_PUT_URI:
-    case WSI_TOKEN_DELETE_URI:
-    case WSI_TOKEN_CONNECT:
-    case WSI_TOKEN_HEAD_URI:
-    case WSI_TOKEN_HTTP_URI_ARGS:
-    case WSI_TOKEN_HTTP1_0:
-    case WSI_TOKEN_HTTP:
-    case WSI_TOKEN_HTTP_COLON_METHOD:
-    case WSI_TOKEN_HTTP_COLON_PATH:
-    case WSI_TOKEN_HTTP_COLON_STATUS:
-        return true;
-    default:
+    if (c->kicked || c->closing)
+        return;
+    c->kicked = true;
+    c->kick_next = c->srv->kicks;
+    c->srv->kicks = c;
+    uv_idle_start(&c->srv->idle, idle_cb);
+}
+
+void http_conn_close_soon(struct http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->close_now = true;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    http_conn_kick(c);
+    c->closing = true;
+}
+
+void http_conn_close_after(struct http_conn *c)
+{
+    c->close_after = true;
+    maybe_shutdown(c);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    struct http_server *srv = c->srv;
+
+    if (--c->handles == 0) {
+        h1_release(&c->parser);
+        buf_release(&c->in);
+        free(c->peer_cn);
+        free(c->peer_org);
+        free(c);
+    }
+    server_handle_closed((uv_handle_t *)&srv->listener);
+}
+
+/* Closes c now: the requests' and WebSocket's close callbacks run from here. */
+static void conn_close_now(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+
+    c->closing = true;
+    if (c->kicked) { /* unlink from the deferred list */
+        struct http_conn **pp = &srv->kicks;
+        while (*pp && *pp != c)
+            pp = &(*pp)->kick_next;
+        if (*pp)
+            *pp = c->kick_next;
+        c->kicked = false;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->cur) {
+        struct http_request *req = c->cur;
+        c->cur = NULL;
+        http_request_gone(req);
+    }
+    if (c->h2)
+        http_h2_close(c);
+    if (c->ws)
+        ws_conn_gone(c);
+    if (c->ssl)
+        SSL_free(c->ssl); /* frees both BIOs */
+    c->ssl = NULL;
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+/* --- reading --- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct http_conn *c = h->data;
+    (void)suggested;
+    *b = uv_buf_init(c->srv->read_buf, READ_SIZE);
+}
+
+/* Whether c may read more input now. */
+static bool conn_wants_input(const struct http_conn *c)
+{
+    const struct http_server_options *o = &c->srv->o;
+
+    if (c->closing)
         return false;
+    if (c->shut || c->discarding)
+        return true; /* reading to drop */
+    if (c->out_pending > HTTP_WRITE_HIGH)
+        return false;
+    if (c->ssl && BIO_pending(c->rbio) > READ_SIZE)
+        return false;
+    if (c->proto == HTTP_PROTO_WS)
+        return c->in.len < o->ws_max_message + 64;
+    return c->in.len < o->max_header + READ_SIZE;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static void conn_update_reading(struct http_conn *c)
+{
+    bool want = conn_wants_input(c);
+
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+            c->reading = true;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
     }
 }
 
-/* Snapshots every header lws recognised into req->headers. */
-static void read_known_headers(struct http_request *req, struct lws *wsi)
+/* Hands plaintext to the protocol. */
+static void conn_plaintext(struct http_conn *c, const char *data, size_t len)
 {
-    char *value = xmalloc((size_t)req->srv->o.max_header + 1);
-
-    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
-        const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
-        if (is_request_line_token(t) || !name || lws_hdr_total_length(wsi, t) <= 0)
-            continue;
-        if (lws_hdr_copy(wsi, value, (int)req->srv->o.max_header + 1, t) < 0)
-            continue;
-        size_t nlen = strlen(name);
-        if (nlen && name[nlen - 1] == ':')
-            nlen--;
-        for (size_t i = 0; i < nlen; i++) {
-            char c = name[i];
-            if (buf_append_char(&req->headers, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c))
-                goto out;
-        }
-        if (buf_append_char(&req->headers, '\0') ||
-            buf_append(&req->headers, value, strlen(value) + 1))
-            goto out;
-    }
-out:
-    free(value);
-}
-
-/* CN and O of a client certificate that the TLS layer verified. */
-static void read_peer_cert(struct http_request *req, struct lws *wsi)
-{
-    SSL *ssl = lws_get_ssl(lws_get_network_wsi(wsi));
-    if (!ssl)
+    if (c->shut)
+        return; /* lingering: drop */
+    if (c->proto == HTTP_PROTO_H2) {
+        if (http_h2_recv(c, data, len) < 0)
+            http_conn_close_soon(c);
         return;
-    X509 *cert = SSL_get1_peer_certificate(ssl);
-    if (!cert)
+    }
+    if (buf_append(&c->in, data, len) < 0) {
+        http_conn_close_soon(c); /* cannot happen: reading stops before */
         return;
-    if (SSL_get_verify_result(ssl) == X509_V_OK) {
-        X509_NAME *subject = X509_get_subject_name(cert);
-        char text[256];
-        if (X509_NAME_get_text_by_NID(subject, NID_commonName, text, sizeof(text)) > 0)
-            req->peer_cn = xstrdup(text);
-        if (X509_NAME_get_text_by_NID(subject, NID_organizationName, text, sizeof(text)) > 0)
-            req->peer_org = xstrdup(text);
     }
-    X509_free(cert);
 }
 
-static void dispatch(struct http_request *req)
+static void conn_process(struct http_conn *c)
 {
-    req->state = HTTP_REQ_HANDLING;
-    req->srv->o.handler(req, req->srv->o.arg);
-}
-
-struct http_request *http_request_read(struct http_server *srv, struct lws *wsi)
-{
-    struct http_request *req = http_request_new(srv, wsi);
-
-    req->version = lws_get_network_wsi(wsi) != wsi ? 2 : 1;
-    lws_get_peer_simple(lws_get_network_wsi(wsi), req->remote, sizeof(req->remote));
-    if (read_request_line(req, wsi) < 0) {
-        req->path = req->path ? req->path : xstrdup("");
-        req->query = req->query ? req->query : xstrdup("");
-        req->method[0] = '\0';
-    }
-    read_known_headers(req, wsi);
-    read_peer_cert(req, wsi);
-    return req;
-}
-
-/* LWS_CALLBACK_HTTP: the headers are complete. */
-static int on_http(struct http_server *srv, struct lws *wsi, struct http_conn *conn)
-{
-    struct http_request *req = http_request_read(srv, wsi);
-
-    conn->req = req;
-    if (!req->method[0]) {
-        http_request_fail(req, 400, "bad request line");
-        return 0;
-    }
-
-    char cl[32];
-    copy_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
-    if (cl[0]) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || cl[0] == '-') {
-            http_request_fail(req, 400, "bad content-length");
-            return 0;
-        }
-        if (n > srv->o.max_body) {
-            http_request_fail(req, 413, "request body too large");
-            return 0;
-        }
-        if (n > 0)
-            return 0; /* the body follows; dispatched on BODY_COMPLETION */
-    } else if (req->version == 1 &&
-               lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-        /* lws 4.1 does not decode chunked request bodies. */
-        http_request_fail(req, 411, "content-length required");
-        return 0;
-    }
-    dispatch(req);
-    return 0;
-}
-
-static int on_body(struct http_request *req, const void *in, size_t len)
-{
-    if (req->state != HTTP_REQ_READING)
-        return 0; /* already answered (413); drop what still arrives */
-    if (buf_append(&req->body, in, len) < 0)
-        http_request_fail(req, 413, "request body too large");
-    return 0;
-}
-
-static int on_writable(struct lws *wsi, struct http_conn *conn)
-{
-    bool close = false;
-    struct http_request *req = conn->req;
-
-    if (!req)
-        return 0;
-    int rc = http_request_on_writable(req, &close);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        return 0;
-    conn->req = NULL; /* freed by http_request_on_writable() */
-    if (close)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static void on_gone(struct http_conn *conn)
-{
-    struct http_request *req = conn ? conn->req : NULL;
-    if (!req)
+    if (c->closing || c->shut)
         return;
-    conn->req = NULL;
-    req->wsi = NULL;
-    http_request_gone(req);
+    if (c->proto == HTTP_PROTO_H1 && !c->cur)
+        http_h1_process(c);
+    else if (c->proto == HTTP_PROTO_H1 && c->cur && c->cur->state == HTTP_REQ_READING)
+        http_h1_process(c);
+    else if (c->proto == HTTP_PROTO_H1 && c->discarding)
+        http_h1_process(c);
+    else if (c->proto == HTTP_PROTO_WS)
+        ws_process(c);
+    else if (c->proto == HTTP_PROTO_H2)
+        http_h2_flush(c);
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
+/* Runs the TLS engine on what is in rbio. */
+static void tls_input(struct http_conn *c)
 {
-    struct http_conn *conn = user;
-    struct http_server *srv;
+    char tmp[16384];
 
-    switch (reason) {
-    case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
-        /* lws accepts whatever we return 0 for: keep OpenSSL's verdict (len). */
-        return len ? 0 : 1;
-    case LWS_CALLBACK_HTTP:
-        srv = server_of(wsi);
-        if (!conn || conn->req)
-            return -1;
-        return on_http(srv, wsi, conn);
-    case LWS_CALLBACK_HTTP_BODY:
-        return conn && conn->req ? on_body(conn->req, in, len) : 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (conn && conn->req && conn->req->state == HTTP_REQ_READING)
-            dispatch(conn->req);
-        return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return conn ? on_writable(wsi, conn) : 0;
-    case LWS_CALLBACK_CLOSED_HTTP:
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        on_gone(conn);
-        return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        if (!conn)
-            return 1;
-        return ws_on_upgrade(server_of(wsi), wsi, &conn->ws) < 0 ? 1 : 0;
-    case LWS_CALLBACK_RECEIVE:
-        return conn && conn->ws ? ws_on_receive(conn->ws, in, len) : -1;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return conn && conn->ws ? ws_on_writable(conn->ws) : 0;
-    case LWS_CALLBACK_CLOSED:
-        if (conn && conn->ws) {
-            struct ws_conn *ws = conn->ws;
-            conn->ws = NULL;
-            ws_on_closed(ws);
+    if (!c->tls_done) {
+        int r = SSL_do_handshake(c->ssl);
+        tls_flush(c);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                ERR_clear_error();
+                http_conn_close_after(c); /* the alert goes out first */
+            }
+            return;
         }
-        return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
+        http_conn_timer(c, (uint64_t)c->srv->o.timeout_s * 1000);
+        if (tls_established(c) < 0) {
+            http_conn_close_soon(c);
+            return;
+        }
+    }
+    while (!c->closing && conn_wants_input(c)) {
+        int n = SSL_read(c->ssl, tmp, sizeof(tmp));
+        if (n <= 0) {
+            int e = SSL_get_error(c->ssl, n);
+            ERR_clear_error();
+            tls_flush(c);
+            if (e == SSL_ERROR_ZERO_RETURN) {
+                c->peer_eof = true;
+                if (c->proto != HTTP_PROTO_H1 || !c->cur || c->cur->state != HTTP_REQ_FINISHING)
+                    http_conn_close_soon(c);
+                else
+                    http_conn_close_after(c);
+            } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                http_conn_close_soon(c);
+            }
+            break;
+        }
+        conn_plaintext(c, tmp, (size_t)n);
+        conn_process(c);
+    }
+    tls_flush(c);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct http_conn *c = s->data;
+
+    if (c->closing)
+        return;
+    if (n < 0) {
+        /* EOF or error. A request whose answer is being written finishes. */
+        c->peer_eof = true;
+        if (n == UV_EOF && !c->shut && c->proto == HTTP_PROTO_H1 && c->cur &&
+            c->cur->state == HTTP_REQ_FINISHING) {
+            uv_read_stop(s);
+            c->reading = false;
+            http_conn_close_after(c);
+            return;
+        }
+        http_conn_close_soon(c);
+        return;
+    }
+    if (n == 0)
+        return;
+    if (c->ssl) {
+        if (BIO_write(c->rbio, b->base, (int)n) != (int)n) {
+            http_conn_close_soon(c);
+            return;
+        }
+        tls_input(c);
+    } else {
+        conn_plaintext(c, b->base, (size_t)n);
+        conn_process(c);
+    }
+    if (!c->closing) {
+        maybe_shutdown(c);
+        conn_update_reading(c);
     }
 }
 
-static int copy_options(struct http_server *srv, const struct http_server_options *o)
+static void timer_cb(uv_timer_t *t)
 {
-    srv->o = *o;
-    if (!o->handler)
-        return -EINVAL;
-    if (!srv->o.max_body)
-        srv->o.max_body = HTTP_DEFAULT_MAX_BODY;
-    if (!srv->o.max_header)
-        srv->o.max_header = HTTP_DEFAULT_MAX_HEADER;
-    if (!srv->o.max_output)
-        srv->o.max_output = HTTP_DEFAULT_MAX_OUTPUT;
-    if (!srv->o.ws_max_message)
-        srv->o.ws_max_message = HTTP_DEFAULT_MAX_BODY;
-    if (!srv->o.ws_max_queue)
-        srv->o.ws_max_queue = 4 * HTTP_DEFAULT_MAX_OUTPUT;
-    if (!srv->o.timeout_s)
-        srv->o.timeout_s = HTTP_DEFAULT_TIMEOUT_S;
-    if (srv->o.max_header > USHRT_MAX || srv->o.max_header < 1024)
-        return -EINVAL;
-    if (o->tls && (!o->cert_path || !o->key_path))
-        return -EINVAL;
-    if (o->client_cert != HTTP_CLIENT_CERT_NONE && (!o->tls || !o->ca_path))
-        return -EINVAL;
-    srv->address = o->address ? xstrdup(o->address) : NULL;
-    srv->cert_path = o->cert_path ? xstrdup(o->cert_path) : NULL;
-    srv->key_path = o->key_path ? xstrdup(o->key_path) : NULL;
-    srv->ca_path = o->ca_path ? xstrdup(o->ca_path) : NULL;
-    return 0;
+    struct http_conn *c = t->data;
+
+    if (c->shut || c->close_after) {
+        http_conn_close_soon(c);
+        return;
+    }
+    if (c->proto == HTTP_PROTO_H2 && c->h2) {
+        http_h2_idle(c);
+        if (!c->close_after || c->shut)
+            return;
+        http_conn_timer(c, HTTP_LINGER_MS * 2);
+        return;
+    }
+    log_debug("http: connection timed out", "remote=%s", c->remote);
+    http_conn_close_soon(c);
 }
 
-static void fill_context_info(struct http_server *srv, uv_loop_t *loop,
-                              struct lws_context_creation_info *info)
+void http_conn_timer(struct http_conn *c, uint64_t ms)
 {
-    memset(info, 0, sizeof(*info));
-    srv->foreign_loops[0] = loop;
-    srv->protocols[0] = (struct lws_protocols){
-        .name = "http",
-        .callback = http_callback,
-        .per_session_data_size = sizeof(struct http_conn),
-        .rx_buffer_size = 0,
-    };
-    info->protocols = srv->protocols;
-    info->foreign_loops = srv->foreign_loops;
-    info->options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
-    info->port = srv->o.port;
-    info->iface = srv->address;
-    info->user = srv;
-    info->max_http_header_data = (unsigned short)srv->o.max_header;
-    info->max_http_header_pool = 64;
-    info->timeout_secs = srv->o.timeout_s;
-    info->keepalive_timeout = 60;
-    info->vhost_name = "cedge";
-    info->pcontext = &srv->ctx;
-    /* lws stages each h2 DATA frame in this per-thread buffer: it must hold our largest write. */
-    info->pt_serv_buf_size = HTTP_SCRATCH_SIZE + 1024;
-    if (!srv->o.tls)
+    if (c->closing)
         return;
-    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info->ssl_cert_filepath = srv->cert_path;
-    info->ssl_private_key_filepath = srv->key_path;
-    info->ssl_ca_filepath = srv->ca_path;
-    info->alpn = srv->o.http1_only ? "http/1.1" : "h2,http/1.1";
-    if (srv->o.client_cert == HTTP_CLIENT_CERT_REQUIRED)
-        info->options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
-    else if (srv->o.client_cert == HTTP_CLIENT_CERT_OPTIONAL)
-        info->options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
-                         LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+    if (ms)
+        uv_timer_start(&c->timer, timer_cb, ms, 0);
+    else
+        uv_timer_stop(&c->timer);
 }
+
+/* --- accepting --- */
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    struct http_server *srv = ls->data;
+    const struct http_server_options *o = &srv->o;
+
+    if (status < 0 || srv->freeing)
+        return;
+    struct http_conn *c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    uv_timer_init(srv->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    srv->handles += 2;
+    h1_init(&c->parser, o->max_header);
+    buf_init(&c->in, o->max_header + 2 * READ_SIZE + o->ws_max_message + 64);
+    c->next = srv->conns;
+    if (c->next)
+        c->next->prev = c;
+    srv->conns = c;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close_now(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->remote, sizeof(c->remote));
+        else
+            uv_ip4_name((struct sockaddr_in *)&ss, c->remote, sizeof(c->remote));
+    }
+    if (srv->ssl_ctx) {
+        c->ssl = SSL_new(srv->ssl_ctx);
+        c->rbio = BIO_new(BIO_s_mem());
+        c->wbio = BIO_new(BIO_s_mem());
+        if (!c->ssl || !c->rbio || !c->wbio) {
+            BIO_free(c->rbio);
+            BIO_free(c->wbio);
+            conn_close_now(c);
+            return;
+        }
+        BIO_set_mem_eof_return(c->rbio, -1);
+        SSL_set_bio(c->ssl, c->rbio, c->wbio);
+        SSL_set_accept_state(c->ssl);
+    }
+    http_conn_timer(c, (uint64_t)o->timeout_s * 1000);
+    conn_update_reading(c);
+}
+
+/* --- the server --- */
 
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_options *o)
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
-    struct lws_context_creation_info info;
+    struct sockaddr_storage ss;
+    int rc;
 
-    if (copy_options(srv, o) < 0) {
-        log_error("http server: invalid options", "port=%d", o->port);
-        goto fail;
+    srv->loop = loop;
+    srv->o = *o;
+    if (!srv->o.max_body)
+        srv->o.max_body = 1 << 20;
+    if (!srv->o.max_header)
+        srv->o.max_header = 8192;
+    if (srv->o.max_header > 65535)
+        srv->o.max_header = 65535;
+    if (!srv->o.max_output)
+        srv->o.max_output = 1 << 20;
+    if (!srv->o.timeout_s)
+        srv->o.timeout_s = 30;
+    if (!srv->o.ws_max_message)
+        srv->o.ws_max_message = 1 << 20;
+    if (!srv->o.ws_max_queue)
+        srv->o.ws_max_queue = 4 << 20;
+    if (!o->handler) {
+        log_error("http: no handler", "port=%d", o->port);
+        free(srv);
+        return NULL;
     }
-    fill_context_info(srv, loop, &info);
-    lws_set_log_level(LLL_ERR, NULL);
-    srv->ctx = lws_create_context(&info);
-    if (!srv->ctx) {
-        log_error("http server: cannot start", "addr=%s port=%d tls=%d",
-                  srv->address ? srv->address : "*", o->port, o->tls);
-        goto fail;
+    if (o->tls && !(srv->ssl_ctx = tls_ctx_new(srv))) {
+        free(srv);
+        return NULL;
     }
-    uv_idle_init(loop, &srv->reaper);
-    srv->reaper.data = srv;
-    srv->vhost = lws_get_vhost_by_name(srv->ctx, "cedge");
-    if (!srv->vhost || lws_get_vhost_listen_port(srv->vhost) <= 0) {
-        log_error("http server: not listening", "addr=%s port=%d",
-                  srv->address ? srv->address : "*", o->port);
-        goto fail;
+    /* A peer gone while we write must be an error (EPIPE), not a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    const char *addr = o->address ? o->address : "0.0.0.0";
+    if (strchr(addr, ':'))
+        rc = uv_ip6_addr(addr, o->port, (struct sockaddr_in6 *)&ss);
+    else
+        rc = uv_ip4_addr(addr, o->port, (struct sockaddr_in *)&ss);
+    if (rc < 0) {
+        log_error("http: bad address", "address=%s", addr);
+        SSL_CTX_free(srv->ssl_ctx);
+        free(srv);
+        return NULL;
     }
-    log_info("http server listening", "addr=%s port=%d tls=%d", srv->address ? srv->address : "*",
-             http_server_port(srv), o->tls);
+    uv_tcp_init(loop, &srv->listener);
+    uv_idle_init(loop, &srv->idle);
+    srv->listener.data = srv->idle.data = srv;
+    srv->handles = 2;
+    rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+    if (rc < 0) {
+        log_error("http: cannot listen", "address=%s port=%d error=%s", addr, o->port,
+                  uv_strerror(rc));
+        srv->freeing = true;
+        uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
+        uv_close((uv_handle_t *)&srv->idle, server_handle_closed);
+        return NULL;
+    }
+    int sl = sizeof(ss);
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &sl);
+    srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
     return srv;
-fail:
-    http_server_free(srv);
-    return NULL;
-}
-
-static void release(struct http_server *srv)
-{
-    free(srv->address);
-    free(srv->cert_path);
-    free(srv->key_path);
-    free(srv->ca_path);
-    free(srv);
-}
-
-static void reaper_closed(uv_handle_t *h)
-{
-    release(h->data);
-}
-
-static void count_closing(uv_handle_t *h, void *arg)
-{
-    if (uv_is_closing(h))
-        ++*(int *)arg;
-}
-
-/*
- * lws 4.1 on a foreign loop destroys a context in steps: the first
- * lws_context_destroy() closes the wsi's libuv handles; their close callbacks
- * close lws's own timer and idle handles, one loop iteration later. lws then
- * waits for lws_context_destroy() to be called again, which frees the rest
- * (and unloads the libuv event-lib plugin, so no lws close callback may be
- * pending by then) and clears srv->ctx through info.pcontext. We call it
- * once no handle of the loop is closing any more.
- */
-static void reap_cb(uv_idle_t *idle)
-{
-    struct http_server *srv = idle->data;
-    int closing = 0;
-
-    uv_walk(idle->loop, count_closing, &closing);
-    if (srv->ctx && ++srv->reap_ticks >= 2 && closing == 0)
-        lws_context_destroy(srv->ctx);
-    if (srv->ctx)
-        return;
-    uv_idle_stop(idle);
-    uv_close((uv_handle_t *)idle, reaper_closed);
 }
 
 void http_server_free(struct http_server *srv)
 {
     if (!srv)
         return;
-    if (!srv->ctx) {
-        release(srv);
-        return;
-    }
-    lws_context_destroy(srv->ctx);
-    uv_idle_start(&srv->reaper, reap_cb);
+    srv->freeing = true;
+    while (srv->conns)
+        conn_close_now(srv->conns);
+    uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
+    uv_close((uv_handle_t *)&srv->idle, server_handle_closed);
 }

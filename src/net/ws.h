@@ -15,7 +15,10 @@
  * callback is called from inside ws_send_text() or ws_close().
  *
  * Text messages only: a binary frame, or a text message longer than
- * ws_max_message, closes the connection (1003 / 1009).
+ * ws_max_message (fragments are reassembled within it), closes the
+ * connection (1003 / 1009); an unmasked client frame or any other protocol
+ * error closes with 1002. Pings are answered; a Close from the peer is
+ * answered with a Close carrying its code. Text is not checked for UTF-8.
  */
 #ifndef CEDGE_NET_WS_H
 #define CEDGE_NET_WS_H

@@ -299,8 +299,7 @@ static void test_ws_refused(void **state)
     struct fixture *f = fixture_new(true);
 
     run_client(f, client_refused);
-    /* lws answers refused upgrades as "HTTP/1.0 <status>". */
-    assert_int_equal(strncmp(f->got[0], "HTTP/1.", 7), 0);
+    assert_int_equal(strncmp(f->got[0], "HTTP/1.1", 8), 0);
     assert_int_equal(strncmp(f->got[0] + 8, " 401 ", 5), 0);
     assert_int_equal(f->accepted, 0);
     assert_int_equal(f->closes, 0);
@@ -398,12 +397,101 @@ static void test_ws_server_free(void **state)
     fixture_free(f);
 }
 
+/* A masked frame with any opcode and FIN flag. */
+static void send_frame(int fd, int fin, int opcode, const char *msg, size_t len, bool masked)
+{
+    unsigned char frame[256];
+    const unsigned char mask[4] = {9, 8, 7, 6};
+    size_t h = 0;
+
+    assert_true(len < 126);
+    frame[h++] = (unsigned char)((fin ? 0x80 : 0) | opcode);
+    frame[h++] = (unsigned char)((masked ? 0x80 : 0) | len);
+    if (masked) {
+        memcpy(frame + h, mask, 4);
+        h += 4;
+    }
+    for (size_t i = 0; i < len; i++)
+        frame[h + i] = (unsigned char)msg[i] ^ (masked ? mask[i % 4] : 0);
+    assert_int_equal(write(fd, frame, h + len), (ssize_t)(h + len));
+}
+
+static void client_fragments(struct fixture *f)
+{
+    char resp[1024];
+    int fd = ws_connect(f, node_headers, resp, sizeof(resp));
+
+    /* "frag" + ping in the middle + "mented": one message, the ping answered first. */
+    send_frame(fd, 0, 0x1, "frag", 4, true);
+    send_frame(fd, 1, 0x9, "pi", 2, true);
+    send_frame(fd, 1, 0x0, "mented", 6, true);
+    assert_int_equal(read_frame(fd, f->got[0], &f->got_len[0]), 0xa);
+    assert_int_equal(read_frame(fd, f->got[1], &f->got_len[1]), 1);
+    /* A normal close: the server answers with a Close frame. */
+    send_frame(fd, 1, 0x8, "\x03\xe8", 2, true);
+    assert_int_equal(read_frame(fd, f->got[2], &f->got_len[2]), 8);
+    close(fd);
+}
+
+static void test_ws_fragments_ping_close(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(true);
+
+    run_client(f, client_fragments);
+    assert_int_equal(f->got_len[0], 2);
+    assert_memory_equal(f->got[0], "pi", 2);
+    assert_int_equal(f->got_len[1], 15);
+    assert_memory_equal(f->got[1], "echo:fragmented", 15);
+    assert_int_equal(f->got_len[2], 2);
+    assert_memory_equal(f->got[2], "\x03\xe8", 2);
+    serve_until(f, &f->closes, 1);
+    assert_int_equal(f->texts, 1);
+    assert_int_equal(f->closes, 1);
+    fixture_free(f);
+}
+
+static void client_bad_frames(struct fixture *f)
+{
+    char resp[1024];
+
+    /* Unmasked: 1002. */
+    int fd = ws_connect(f, node_headers, resp, sizeof(resp));
+    send_frame(fd, 1, 0x1, "plain", 5, false);
+    assert_int_equal(read_frame(fd, f->got[0], &f->got_len[0]), 8);
+    close(fd);
+    /* Binary: 1003. */
+    fd = ws_connect(f, node_headers, resp, sizeof(resp));
+    send_frame(fd, 1, 0x2, "bin", 3, true);
+    assert_int_equal(read_frame(fd, f->got[1], &f->got_len[1]), 8);
+    close(fd);
+}
+
+static void test_ws_bad_frames(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(true);
+
+    run_client(f, client_bad_frames);
+    assert_int_equal((unsigned char)f->got[0][0] << 8 | (unsigned char)f->got[0][1], 1002);
+    assert_int_equal((unsigned char)f->got[1][0] << 8 | (unsigned char)f->got[1][1], 1003);
+    serve_until(f, &f->closes, 2);
+    assert_int_equal(f->texts, 0);
+    assert_int_equal(f->closes, 2);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ws_echo_and_close), cmocka_unit_test(test_ws_refused),
-        cmocka_unit_test(test_ws_not_offered),    cmocka_unit_test(test_ws_message_too_big),
-        cmocka_unit_test(test_ws_peer_gone),      cmocka_unit_test(test_ws_server_free),
+        cmocka_unit_test(test_ws_echo_and_close),
+        cmocka_unit_test(test_ws_refused),
+        cmocka_unit_test(test_ws_not_offered),
+        cmocka_unit_test(test_ws_message_too_big),
+        cmocka_unit_test(test_ws_peer_gone),
+        cmocka_unit_test(test_ws_server_free),
+        cmocka_unit_test(test_ws_fragments_ping_close),
+        cmocka_unit_test(test_ws_bad_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
