@@ -209,7 +209,7 @@ static int query_param(struct api_query *q, unsigned *seen, const char *key, con
         {"sendInitialEvents", Q_INITIAL},
     };
     unsigned bit = 0;
-    int e = 0, iv;
+    int e = 0, iv = 0;
 
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
         if (strcmp(key, keys[i].key) == 0)

@@ -655,7 +655,7 @@ static int build_versions(const struct crd_spec *s, const json_t *versions, stru
 int api_registry_add_crd(struct api_registry *reg, const json_t *crd, char *err, size_t errlen)
 {
     const json_t *versions = json_object_get(json_object_get(crd, "spec"), "versions");
-    struct crd_spec s;
+    struct crd_spec s = {0};
     struct entry *fresh[API_NAMES_MAX];
     int n, e;
 

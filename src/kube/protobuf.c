@@ -223,8 +223,8 @@ static json_t *time_value(struct pb_ctx *c, struct pb_in in, bool micro, int *rc
     if (in.p == in.end)
         return json_null();
     while (in.p < in.end) {
-        uint32_t num;
-        int wire;
+        uint32_t num = 0;
+        int wire = 0;
         uint64_t v;
         if ((*rc = read_key(c, &in, &num, &wire)) < 0)
             return NULL;
@@ -268,8 +268,8 @@ static json_t *intorstring_value(struct pb_ctx *c, struct pb_in in, int *rc)
     int32_t ival = 0;
     struct pb_in str = {in.p, in.p};
     while (in.p < in.end) {
-        uint32_t num;
-        int wire;
+        uint32_t num = 0;
+        int wire = 0;
         if ((*rc = read_key(c, &in, &num, &wire)) < 0)
             return NULL;
         if ((num == 1 || num == 2) && wire == WIRE_VARINT) {
@@ -300,8 +300,8 @@ static int field1_bytes(struct pb_ctx *c, struct pb_in in, struct pb_in *out)
 {
     out->p = out->end = in.p;
     while (in.p < in.end) {
-        uint32_t num;
-        int wire, rc;
+        uint32_t num = 0;
+        int wire = 0, rc;
         if ((rc = read_key(c, &in, &num, &wire)) < 0)
             return rc;
         if (num == 1 && wire == WIRE_LEN)
@@ -395,8 +395,8 @@ static json_t *map_entry(struct pb_ctx *c, const struct kube_pb_field *f, struct
         return NULL;
     }
     while (in.p < in.end) {
-        uint32_t num;
-        int wire;
+        uint32_t num = 0;
+        int wire = 0;
         uint64_t v;
         struct pb_in sub;
         if ((*rc = read_key(c, &in, &num, &wire)) < 0)
@@ -543,8 +543,8 @@ static int decode_message(struct pb_ctx *c, uint16_t type, struct pb_in in, json
     if (depth > KUBE_PROTOBUF_MAX_DEPTH)
         return fail(c, "protobuf: nesting deeper than %d", KUBE_PROTOBUF_MAX_DEPTH);
     while (in.p < in.end) {
-        uint32_t num;
-        int wire, rc;
+        uint32_t num = 0;
+        int wire = 0, rc;
         if ((rc = read_key(c, &in, &num, &wire)) < 0)
             return rc;
         const struct kube_pb_field *f = find_field(t, num);
@@ -676,8 +676,8 @@ static int copy_str(struct pb_ctx *c, struct pb_in *in, char *dst, size_t n, con
 static int read_type_meta(struct pb_ctx *c, struct pb_in in, struct envelope *env)
 {
     while (in.p < in.end) {
-        uint32_t num;
-        int wire, rc;
+        uint32_t num = 0;
+        int wire = 0, rc;
         if ((rc = read_key(c, &in, &num, &wire)) < 0)
             return rc;
         if ((num == 1 || num == 2) && wire == WIRE_LEN)
@@ -697,8 +697,8 @@ static int read_envelope(struct pb_ctx *c, struct pb_in in, struct envelope *env
     memset(env, 0, sizeof(*env));
     env->raw.p = env->raw.end = in.p;
     while (in.p < in.end) {
-        uint32_t num;
-        int wire, rc;
+        uint32_t num = 0;
+        int wire = 0, rc;
         struct pb_in sub;
         if ((rc = read_key(c, &in, &num, &wire)) < 0)
             return rc;
