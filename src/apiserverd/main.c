@@ -7,6 +7,7 @@
  * or SIGINT. Shutdown answers or drops what is in flight, commits what was
  * written and closes the store.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,29 @@ static int ensure_namespaces(struct store *store)
     return store_flush(store);
 }
 
+/* "127.0.0.1:6443" or "[::1]:6443" into a host (malloc'd) and a port. */
+static int split_listen(const char *listen, char **host, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    if (!colon || colon == listen)
+        return -EINVAL;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 1 || p > 65535)
+        return -EINVAL;
+    const char *h = listen;
+    size_t len = (size_t)(colon - listen);
+    if (h[0] == '[') {
+        if (len < 2 || h[len - 1] != ']')
+            return -EINVAL;
+        h++;
+        len -= 2;
+    }
+    *host = xstrndup(h, len);
+    *port = (int)p;
+    return 0;
+}
+
 static int run(const struct apiserver_config *cfg)
 {
     struct daemon d = {0};
@@ -88,7 +112,14 @@ static int run(const struct apiserver_config *cfg)
     char *errmsg = NULL;
     int rc = CLI_EXIT_FAILURE;
 
+    char *host = NULL;
+    int port = 0;
+    if (split_listen(cfg->listen, &host, &port) < 0) {
+        fprintf(stderr, "cedge-apiserver: listen: \"%s\" is not HOST:PORT\n", cfg->listen);
+        return CLI_EXIT_USAGE;
+    }
     if (bootstrap_prepare(cfg->data_dir, cfg->listen, &boot, &err) < 0) {
+        free(host);
         log_error("cannot prepare the data directory", "why=\"%s\"", buf_cstr(&err));
         buf_release(&err);
         return CLI_EXIT_FAILURE;
@@ -111,15 +142,6 @@ static int run(const struct apiserver_config *cfg)
     struct api_options ao = {.server_address = cfg->listen};
     d.api = api_new(d.store, d.reg, &ao);
 
-    char *host = xstrdup(cfg->listen);
-    char *colon = strrchr(host, ':');
-    int port = colon ? (int)strtol(colon + 1, NULL, 10) : 6443;
-    if (colon)
-        *colon = '\0';
-    if (host[0] == '[') {
-        memmove(host, host + 1, strlen(host));
-        host[strcspn(host, "]")] = '\0';
-    }
     uv_loop_init(&d.loop);
     struct api_server_options so2 = {
         .address = host[0] ? host : NULL,
@@ -134,7 +156,6 @@ static int run(const struct apiserver_config *cfg)
         .http2 = true,
     };
     d.server = api_server_new(&d.loop, d.api, d.store, &so2);
-    free(host);
     if (!d.server) {
         uv_loop_close(&d.loop);
         goto out;
@@ -150,6 +171,7 @@ static int run(const struct apiserver_config *cfg)
     uv_loop_close(&d.loop);
     rc = CLI_EXIT_OK;
 out:
+    free(host);
     api_free(d.api);
     store_close(d.store);
     api_registry_free(d.reg);

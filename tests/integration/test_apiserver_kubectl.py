@@ -382,3 +382,22 @@ def test_restart_and_kill9_keep_everything(tmp_path):
         assert rv > max(int(x.split("@")[1]) for x in before.split())
     finally:
         s.stop()
+
+
+def test_client_certificate_authentication(applied):
+    api = applied
+    kc = os.path.join(api.data_dir, "admin-cert.kubeconfig")
+    r = subprocess.run(["/usr/bin/kubectl", "--kubeconfig", kc, "get", "ns", "demo", "-o", "name"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "namespace/demo"
+
+
+def test_http2_is_negotiated(applied):
+    import ssl
+    import socket
+    ctx = ssl.create_default_context(cafile=os.path.join(applied.data_dir, "ca.crt"))
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", applied.port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.selected_alpn_protocol() == "h2"

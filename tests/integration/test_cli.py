@@ -157,3 +157,11 @@ def test_keadm_commands():
     r = run("keadm", "--defaultconfig")
     assert r.returncode == 0
     assert "no configuration file of its own" in r.stdout
+
+
+@pytest.mark.parametrize("listen", ["nonsense", "127.0.0.1:99999", ":", "[::1]6443"])
+def test_apiserver_bad_listen_is_a_usage_error(listen, tmp_path):
+    r = run("cedge-apiserver", "--data-dir", tmp_path / "d", "--listen", listen)
+    assert r.returncode == 2
+    assert f'listen: "{listen}" is not HOST:PORT' in r.stderr
+    assert not (tmp_path / "d").exists()  # nothing was created
