@@ -337,3 +337,14 @@ def test_node_limit(tmp_path):
             s.close()
     finally:
         c.stop()
+
+
+def test_sigterm_with_a_live_session(tmp_path):
+    c = Cloudcore(tmp_path)
+    s = c.session("live")
+    assert alive(s)
+    c.stop()  # exit status 0 (under ASan: no leak, no error) with a session open
+    with pytest.raises((WsClosed, OSError)):
+        s.recv(timeout=5)
+    assert "edge disconnected" in c.logtext()
+    s.close()
