@@ -1,13 +1,116 @@
 /*
- * cloudcore - serves edge nodes from a Kubernetes API.
+ * cloudcore - serves edge nodes (KubeEdge's cloud half) on one libuv loop.
  *
- * So far it parses its command line and validates cloudcore.yaml; the serving
- * modules arrive with the issues that build them.
+ * Start-up: configuration, certificate material and bootstrap token
+ * (certs.h), the HTTPS bootstrap port (httpserver.h) and the WebSocket
+ * sessions (cloudhub.h); then the loop until SIGTERM or SIGINT, which stop
+ * the servers and let the loop drain.
  */
+#include <signal.h>
 #include <stdio.h>
 
+#include "base/log.h"
 #include "cli/cli.h"
+#include "cloud/certs.h"
+#include "cloud/cloudhub.h"
+#include "cloud/httpserver.h"
 #include "conf/cloudcore.h"
+
+struct daemon {
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t token_timer;
+    struct certs certs;
+    int64_t token_ttl_s;
+    struct httpserver *https;
+    struct cloudhub *hub;
+};
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+
+    log_info("shutting down", "signal=%d", signum);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->token_timer, NULL);
+    httpserver_free(d->https);
+    d->https = NULL;
+    cloudhub_free(d->hub);
+    d->hub = NULL;
+}
+
+static void on_token_timer(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    certs_token_refresh(&d->certs, d->token_ttl_s, NULL);
+}
+
+static int serve(struct daemon *d, const struct cloudcore_config *cfg)
+{
+    const struct httpserver_options ho = {
+        .address = cfg->cloud_hub.https_address,
+        .port = (int)cfg->cloud_hub.https_port,
+        .cert_days = (int)cfg->cloud_hub.edge_cert_signing_duration,
+    };
+    if (cfg->cloud_hub.https_enable && !(d->https = httpserver_new(&d->loop, &d->certs, &ho)))
+        return -1;
+    const struct cloudhub_options co = {
+        .address = cfg->cloud_hub.ws_address,
+        .port = (int)cfg->cloud_hub.ws_port,
+        .keepalive_ms = (uint64_t)cfg->cloud_hub.keepalive_interval * 1000,
+        .node_limit = (size_t)cfg->cloud_hub.node_limit,
+        .max_message = (size_t)cfg->cloud_hub.max_message_bytes,
+        .queue_size = (size_t)cfg->cloud_hub.session_queue_size,
+    };
+    if (cfg->cloud_hub.ws_enable && !(d->hub = cloudhub_new(&d->loop, &d->certs, &co)))
+        return -1;
+    return 0;
+}
+
+static int run(const struct cloudcore_config *cfg)
+{
+    struct daemon d = {0};
+    struct buf err = BUF_INIT(1024);
+    int rc = CLI_EXIT_FAILURE;
+
+    if (!cfg->kube_api.kube_config || !cfg->kube_api.kube_config[0])
+        log_warn("running without a Kubernetes API: delivery is not built yet", "%s", "");
+    if (!cfg->cloud_hub.enable) {
+        log_error("modules.cloudHub.enable is false: nothing to serve", "%s", "");
+        return CLI_EXIT_FAILURE;
+    }
+    if (certs_prepare(&d.certs, cfg, NULL, &err) < 0) {
+        log_error("cannot prepare certificates", "why=\"%s\"", buf_cstr(&err));
+        buf_release(&err);
+        return CLI_EXIT_FAILURE;
+    }
+    buf_release(&err);
+    d.token_ttl_s = 2 * cfg->cloud_hub.token_refresh_duration * 3600;
+    if (certs_token_refresh(&d.certs, d.token_ttl_s, NULL) < 0)
+        goto out;
+
+    uv_loop_init(&d.loop);
+    uv_signal_init(&d.loop, &d.sigterm);
+    uv_signal_init(&d.loop, &d.sigint);
+    uv_timer_init(&d.loop, &d.token_timer);
+    d.sigterm.data = d.sigint.data = d.token_timer.data = &d;
+    uint64_t refresh_ms = (uint64_t)cfg->cloud_hub.token_refresh_duration * 3600 * 1000;
+    uv_timer_start(&d.token_timer, on_token_timer, refresh_ms, refresh_ms);
+    uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d.sigint, on_signal, SIGINT);
+    if (serve(&d, cfg) == 0) {
+        log_info("cloudcore started", "%s", "");
+        rc = CLI_EXIT_OK;
+    } else {
+        on_signal(&d.sigterm, 0);
+    }
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d.loop);
+out:
+    certs_release(&d.certs);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -23,7 +126,8 @@ int main(int argc, char **argv)
 
     if (!cli_daemon_start(&d, argc, argv, &code))
         return code;
-    fprintf(stderr, "cloudcore: configuration is valid; serving edge nodes is not built yet\n");
+    signal(SIGPIPE, SIG_IGN);
+    code = run(&cfg);
     config_release(&cloudcore_config_schema, &cfg);
-    return CLI_EXIT_FAILURE;
+    return code;
 }

@@ -62,7 +62,7 @@ def test_edgecore_defaultconfig_has_kubeedge_keys():
     assert d["database"]["dataSource"] == "/var/lib/kubeedge/edgecore.db"
 
 
-@pytest.mark.parametrize("prog", ["cloudcore", "edgecore"])
+@pytest.mark.parametrize("prog", ["edgecore"])
 def test_defaultconfig_is_a_valid_config(prog, tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text(run(prog, "--defaultconfig").stdout)
@@ -70,6 +70,31 @@ def test_defaultconfig_is_a_valid_config(prog, tmp_path):
     r = run(prog, "--config", f)
     assert r.returncode == 1
     assert "configuration is valid" in r.stderr
+
+
+def test_cloudcore_runs_on_its_default_config_and_stops_cleanly(tmp_path):
+    import signal
+    import subprocess
+    from conftest import BIN, free_port, wait_for
+    text = run("cloudcore", "--defaultconfig").stdout
+    ws, https = free_port(), free_port()
+    text = text.replace("/etc/kubeedge", str(tmp_path / "kubeedge"))
+    text = text.replace('"0.0.0.0"', '"127.0.0.1"')
+    text = text.replace("port: 10000", f"port: {ws}").replace("port: 10002", f"port: {https}")
+    (tmp_path / "c.yaml").write_text(text)
+    p = subprocess.Popen([str(BIN / "cloudcore"), "--config", str(tmp_path / "c.yaml")],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        import socket
+        for port in (ws, https):
+            wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                     or True, what="listening")
+        assert (tmp_path / "kubeedge" / "ca" / "token").exists()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    assert "running without a Kubernetes API" in err and "shutting down" in err
 
 
 def test_apiserver_runs_on_its_default_config_and_stops_cleanly(tmp_path):
