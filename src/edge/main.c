@@ -128,7 +128,8 @@ static int run(struct edgecore_config *cfg)
     r = outbox_open(outbox_path, cfg->edge_hub.outbox_limit, &ec.outbox);
     free(outbox_path);
     if (r < 0) {
-        fprintf(stderr, "edgecore: cannot open the outbox: %s\n", err_str(r));
+        fprintf(stderr, "edgecore: configuration is valid, but the outbox cannot be opened: %s\n",
+                err_str(r));
         return CLI_EXIT_FAILURE;
     }
 
