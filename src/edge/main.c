@@ -2,13 +2,166 @@
  * edgecore - keeps an edge node running from a durable local copy of what the
  * cloud sent it.
  *
- * So far it parses its command line and validates edgecore.yaml; the modules
- * arrive with the issues that build them.
+ * So far: validates edgecore.yaml, obtains the edge certificate from the token
+ * when it has none (edge/certboot.h), then runs EdgeHub (edge/edgehub.h) on one
+ * libuv loop until SIGTERM or SIGINT. Exit codes: 0 after a signal, 1 when
+ * start-up fails (certificate bootstrap, outbox), 2 on bad usage or config.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
 
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
 #include "cli/cli.h"
 #include "conf/edgecore.h"
+#include "edge/certboot.h"
+#include "edge/edgehub.h"
+#include "edge/outbox.h"
+
+struct edgecore {
+    struct edgecore_config *cfg;
+    uv_loop_t *loop;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t rotate;
+    struct edgehub *hub;
+    struct outbox *outbox;
+    struct certboot_options cb;
+    bool rotating;
+};
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct edgecore *ec = s->data;
+
+    log_info("shutting down", "signal=%d", signum);
+    edgehub_free(ec->hub);
+    ec->hub = NULL;
+    uv_close((uv_handle_t *)&ec->sigterm, NULL);
+    uv_close((uv_handle_t *)&ec->sigint, NULL);
+    uv_close((uv_handle_t *)&ec->rotate, NULL);
+}
+
+static void schedule_rotation(struct edgecore *ec);
+
+static void renewed(int status, void *arg)
+{
+    struct edgecore *ec = arg;
+
+    ec->rotating = false;
+    if (uv_is_closing((uv_handle_t *)&ec->rotate))
+        return;
+    if (status < 0) {
+        log_warn("certificate renewal failed", "error=\"%s\"", err_str(status));
+        schedule_rotation(ec);
+        return;
+    }
+    log_info("edge certificate renewed", "cert=%s", ec->cb.cert_file);
+    if (ec->hub)
+        edgehub_reconnect(ec->hub);
+    schedule_rotation(ec);
+}
+
+static void rotate_cb(uv_timer_t *t)
+{
+    struct edgecore *ec = t->data;
+
+    if (ec->rotating)
+        return;
+    ec->rotating = true;
+    if (certboot_renew_start(ec->loop, &ec->cb, renewed, ec) < 0)
+        ec->rotating = false;
+}
+
+static void schedule_rotation(struct edgecore *ec)
+{
+    int64_t delay = certboot_rotation_delay_ms(ec->cb.cert_file, (int64_t)time(NULL));
+
+    if (delay < 0)
+        return;
+    if (delay < 60000)
+        delay = 60000; /* never spin on a failing renewal */
+    uv_timer_start(&ec->rotate, rotate_cb, (uint64_t)delay, 0);
+}
+
+static int run(struct edgecore_config *cfg)
+{
+    struct edgecore ec = {.cfg = cfg, .loop = uv_default_loop()};
+    char host[256] = "";
+    const char *node = cfg->edged.hostname_override;
+    int r;
+
+    if (!node || !*node) {
+        if (gethostname(host, sizeof(host) - 1) < 0 || !*host) {
+            log_error("cannot determine the node name", "error=\"%s\"", err_str(-errno));
+            return CLI_EXIT_FAILURE;
+        }
+        node = host;
+    }
+    if (!cfg->edge_hub.enable) {
+        log_error("edgeHub is disabled: nothing to run", "node=%s", node);
+        return CLI_EXIT_FAILURE;
+    }
+    ec.cb = (struct certboot_options){
+        .http_servers = cfg->edge_hub.http_server,
+        .token = cfg->edge_hub.token,
+        .node = node,
+        .ca_file = cfg->edge_hub.tls_ca_file,
+        .cert_file = cfg->edge_hub.tls_cert_file,
+        .key_file = cfg->edge_hub.tls_private_key_file,
+    };
+    if ((r = certboot_ensure(&ec.cb)) < 0) {
+        fprintf(stderr,
+                "edgecore: configuration is valid, but the edge certificate cannot be obtained: "
+                "%s\n",
+                r == -EKEYREJECTED ? "failed to validate CA certificate: the CA's sha256 does "
+                                     "not match the token"
+                                   : err_str(r));
+        return CLI_EXIT_FAILURE;
+    }
+    char *outbox_path = xasprintf("%s.outbox", cfg->db_source);
+    r = outbox_open(outbox_path, cfg->edge_hub.outbox_limit, &ec.outbox);
+    free(outbox_path);
+    if (r < 0) {
+        fprintf(stderr, "edgecore: configuration is valid, but the outbox cannot be opened: %s\n",
+                err_str(r));
+        return CLI_EXIT_FAILURE;
+    }
+
+    const struct edgehub_options ho = {
+        .servers = cfg->edge_hub.ws_server,
+        .project_id = cfg->edge_hub.project_id,
+        .node = node,
+        .ca_file = cfg->edge_hub.tls_ca_file,
+        .cert_file = cfg->edge_hub.tls_cert_file,
+        .key_file = cfg->edge_hub.tls_private_key_file,
+        .heartbeat_s = (unsigned)cfg->edge_hub.heartbeat,
+        .handshake_timeout_s = (unsigned)cfg->edge_hub.ws_handshake_timeout,
+        .max_message = (size_t)cfg->edge_hub.max_message_bytes,
+        .outbox = ec.outbox,
+    };
+    ec.hub = edgehub_new(ec.loop, &ho);
+    uv_signal_init(ec.loop, &ec.sigterm);
+    uv_signal_init(ec.loop, &ec.sigint);
+    uv_timer_init(ec.loop, &ec.rotate);
+    ec.sigterm.data = ec.sigint.data = ec.rotate.data = &ec;
+    uv_signal_start(&ec.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&ec.sigint, on_signal, SIGINT);
+    if (cfg->edge_hub.rotate_certificates)
+        schedule_rotation(&ec);
+    log_info("edgecore started", "node=%s servers=%s", node, cfg->edge_hub.ws_server);
+    edgehub_start(ec.hub);
+    uv_run(ec.loop, UV_RUN_DEFAULT);
+    outbox_close(ec.outbox);
+    uv_loop_close(ec.loop);
+    log_info("edgecore stopped", "node=%s", node);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,7 +177,8 @@ int main(int argc, char **argv)
 
     if (!cli_daemon_start(&d, argc, argv, &code))
         return code;
-    fprintf(stderr, "edgecore: configuration is valid; running the node is not built yet\n");
+    log_set_program("edgecore");
+    code = run(&cfg);
     config_release(&edgecore_config_schema, &cfg);
-    return CLI_EXIT_FAILURE;
+    return code;
 }

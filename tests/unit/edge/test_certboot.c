@@ -1,0 +1,108 @@
+/*
+ * test_certboot.c - token parsing and the rotation deadline (the HTTPS exchange
+ * is covered by tests/integration/test_edgehub.py against a fake cloudcore).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "edge/certboot.h"
+
+#define HASH "b0865bb9c3a84e2f1f29a0cd4f1f8e4b7f9e0a4b3c2d1e0f9a8b7c6d5e4f3a2b"
+
+static void test_token_split(void **state)
+{
+    char hash[PKI_SHA256_HEX_LEN];
+    char *jwt = NULL;
+
+    (void)state;
+    assert_int_equal(certboot_token_split(HASH ".aaa.bbb.ccc", hash, &jwt), 0);
+    assert_string_equal(hash, HASH);
+    assert_string_equal(jwt, "aaa.bbb.ccc");
+    free(jwt);
+    /* upper-case hex is accepted and compared in lower case */
+    assert_int_equal(
+        certboot_token_split(
+            "B0865BB9C3A84E2F1F29A0CD4F1F8E4B7F9E0A4B3C2D1E0F9A8B7C6D5E4F3A2B.a.b.c", hash, &jwt),
+        0);
+    assert_string_equal(hash, HASH);
+    free(jwt);
+
+    const char *bad[] = {
+        "",           HASH,
+        HASH ".a.b",  HASH ".a.b.c.d",
+        HASH "..b.c", HASH ".a.b.",
+        "abc.a.b.c",  "z0865bb9c3a84e2f1f29a0cd4f1f8e4b7f9e0a4b3c2d1e0f9a8b7c6d5e4f3a2b.a.b.c",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(certboot_token_split(bad[i], hash, &jwt), -EINVAL);
+    assert_int_equal(certboot_token_split(NULL, hash, &jwt), -EINVAL);
+}
+
+static void test_rotation_delay(void **state)
+{
+    char path[] = "/tmp/cedge-certboot-XXXXXX";
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    int64_t nb, na;
+
+    (void)state;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(pki_key_generate(&key), 0);
+    assert_int_equal(pki_ca_create(key, "edge", 100, &cert), 0);
+    assert_int_equal(pki_cert_save_pem(cert, path), 0);
+    assert_int_equal(pki_cert_validity(cert, &nb, &na), 0);
+    int64_t life = na - nb;
+    for (int i = 0; i < 50; i++) {
+        int64_t d = certboot_rotation_delay_ms(path, nb);
+        assert_true(d >= life * 700);
+        assert_true(d < life * 900 + 1000);
+    }
+    /* Past the deadline: renew now. */
+    assert_int_equal(certboot_rotation_delay_ms(path, nb + life * 9 / 10 + 1), 0);
+    assert_true(certboot_rotation_delay_ms("/nonexistent/cert.pem", nb) < 0);
+    unlink(path);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+static void test_ensure_needs_token(void **state)
+{
+    struct certboot_options o = {
+        .http_servers = "https://127.0.0.1:1",
+        .token = "",
+        .node = "n1",
+        .ca_file = "/nonexistent/ca.crt",
+        .cert_file = "/nonexistent/edge.crt",
+        .key_file = "/nonexistent/edge.key",
+    };
+
+    (void)state;
+    assert_int_equal(certboot_ensure(&o), -EINVAL);
+    o.token = "a.b.c";
+    assert_int_equal(certboot_ensure(&o), -EINVAL);
+    o.token = HASH ".a.b.c";
+    assert_int_equal(certboot_ensure(&o), -ECONNREFUSED); /* port 1 refuses */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token_split),
+        cmocka_unit_test(test_rotation_delay),
+        cmocka_unit_test(test_ensure_needs_token),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
