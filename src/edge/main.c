@@ -116,9 +116,7 @@ static int run(struct edgecore_config *cfg)
         .key_file = cfg->edge_hub.tls_private_key_file,
     };
     if ((r = certboot_ensure(&ec.cb)) < 0) {
-        fprintf(stderr,
-                "edgecore: configuration is valid, but the edge certificate cannot be obtained: "
-                "%s\n",
+        fprintf(stderr, "edgecore: cannot obtain the edge certificate: %s\n",
                 r == -EKEYREJECTED ? "failed to validate CA certificate: the CA's sha256 does "
                                      "not match the token"
                                    : err_str(r));
@@ -128,8 +126,7 @@ static int run(struct edgecore_config *cfg)
     r = outbox_open(outbox_path, cfg->edge_hub.outbox_limit, &ec.outbox);
     free(outbox_path);
     if (r < 0) {
-        fprintf(stderr, "edgecore: configuration is valid, but the outbox cannot be opened: %s\n",
-                err_str(r));
+        fprintf(stderr, "edgecore: cannot open the outbox: %s\n", err_str(r));
         return CLI_EXIT_FAILURE;
     }
 
