@@ -7,13 +7,19 @@ BUILD=${1:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
 DATA=$(mktemp -d /tmp/cedge-demo.XXXXXX)
 PORT=${CEDGE_DEMO_PORT:-16443}
+WS_PORT=${CEDGE_DEMO_WS_PORT:-10000}
+HTTPS_PORT=${CEDGE_DEMO_HTTPS_PORT:-10002}
 LOG=$DATA/apiserver.log
 K="kubectl --kubeconfig $DATA/admin.kubeconfig"
 pid=
+cloud_pid=
+edge_pid=
 
 say() { printf '\n== %s\n' "$*"; }
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    for p in $edge_pid $cloud_pid $pid; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
     rm -rf "$DATA"
 }
 trap cleanup EXIT INT TERM
@@ -104,6 +110,75 @@ say "Deleting the namespace deletes what is in it"
 $K delete namespace demo
 $K get pods -A
 
+say "cloudcore: the edge channel (HTTPS :$HTTPS_PORT for certificates, mutual-TLS WebSocket :$WS_PORT)"
+mkdir -p "$DATA/cloud" "$DATA/edge"
+cat >"$DATA/cloud/cloudcore.yaml" <<YAML
+apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    keepaliveInterval: 6
+    tlsCAFile: $DATA/cloud/ca/rootCA.crt
+    tlsCAKeyFile: $DATA/cloud/ca/rootCA.key
+    tlsCertFile: $DATA/cloud/certs/server.crt
+    tlsPrivateKeyFile: $DATA/cloud/certs/server.key
+    websocket: {address: 127.0.0.1, port: $WS_PORT}
+    https: {address: 127.0.0.1, port: $HTTPS_PORT}
+YAML
+start_cloud() {
+    "$BIN/cloudcore" --config "$DATA/cloud/cloudcore.yaml" >>"$DATA/cloud/cloudcore.log" 2>&1 &
+    cloud_pid=$!
+    i=0
+    until [ -s "$DATA/cloud/ca/token" ] && grep -q "websocket listening" "$DATA/cloud/cloudcore.log"; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { cat "$DATA/cloud/cloudcore.log" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+start_cloud
+echo "It generated its CA and server certificate and a bootstrap token (keadm gettoken prints it later)."
+
+say "edgecore joins with the token: it fetches the CA, checks it against the token, gets a certificate"
+cat >"$DATA/edge/edgecore.yaml" <<YAML
+apiVersion: edgecore.config.kubeedge.io/v1alpha2
+kind: EdgeCore
+database: {dataSource: $DATA/edge/edgecore.db}
+modules:
+  edgeHub:
+    heartbeat: 2
+    token: $(cat "$DATA/cloud/ca/token")
+    httpServer: https://127.0.0.1:$HTTPS_PORT
+    tlsCaFile: $DATA/edge/ca/rootCA.crt
+    tlsCertFile: $DATA/edge/certs/server.crt
+    tlsPrivateKeyFile: $DATA/edge/certs/server.key
+    websocket: {server: "127.0.0.1:$WS_PORT"}
+  edged: {hostnameOverride: edge-1}
+YAML
+"$BIN/edgecore" --config "$DATA/edge/edgecore.yaml" >>"$DATA/edge/edgecore.log" 2>&1 &
+edge_pid=$!
+sleep 3
+grep -h -E 'edge connected|connected to cloud' "$DATA/cloud/cloudcore.log" "$DATA/edge/edgecore.log" |
+    sed 's/^ts=[^ ]* //'
+ls -l "$DATA/edge/certs"
+
+say "cloudcore stopped (kill -9): edgecore retries with growing, jittered delays"
+kill -9 "$cloud_pid"
+wait "$cloud_pid" 2>/dev/null || true
+cloud_pid=
+sleep 4
+grep -h 'retrying' "$DATA/edge/edgecore.log" | sed 's/^ts=[^ ]* //' | tail -3
+
+say "cloudcore back: the edge reconnects by itself, with the certificate it already has"
+start_cloud
+i=0
+until [ "$(grep -c 'edge connected' "$DATA/cloud/cloudcore.log")" -ge 2 ]; do
+    i=$((i + 1))
+    [ $i -gt 400 ] && { echo "edge did not reconnect" >&2; exit 1; }
+    sleep 0.1
+done
+grep -h 'edge connected' "$DATA/cloud/cloudcore.log" | sed 's/^ts=[^ ]* //' | tail -1
+
 say "Not built yet"
-echo "cloudcore and edgecore (the cloud-edge channel, delivery, MetaServer offline) validate"
-echo "their configuration and stop; they join this demo as their issues land."
+echo "Delivery of pods and configmaps from the API to edges (issue 5), MetaServer offline"
+echo "(issue 6) and HA (issue 7): cloudcore does not watch the Kubernetes API yet."

@@ -11,43 +11,12 @@
 
 #include "base/base64.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/mem.h"
 #include "base/uuid.h"
 #include "net/pki.h"
 
 #define TOKEN_FILE_MAX 4096
-
-/* Writes text to path atomically with the given mode (temp file, fsync, rename). */
-static int write_file(const char *path, const char *text, size_t len, mode_t mode)
-{
-    char *tmp = xasprintf("%s.tmp", path);
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        off += (size_t)n;
-    }
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-out:
-    free(tmp);
-    return rc;
-}
 
 static int read_small_file(const char *path, struct buf *out)
 {
@@ -181,7 +150,7 @@ static int admin_token(const char *path, struct buf *token, struct buf *err)
         if (rc == 0)
             rc = buf_printf(&text, "%s,admin,admin,\"system:masters\"\n", buf_cstr(token));
         if (rc == 0)
-            rc = write_file(path, text.data, text.len, 0600);
+            rc = fs_write_atomic(path, text.data, text.len, 0600);
         if (rc < 0)
             buf_printf(err, "%s: cannot write: %s", path, err_str(rc));
     } else {
@@ -219,7 +188,7 @@ static int write_kubeconfig(const char *dir, const char *file, const char *serve
                         "current-context: cedge\n",
                         server, buf_cstr(&ca64), user_fields);
     if (rc == 0)
-        rc = write_file(path, text.data, text.len, 0600);
+        rc = fs_write_atomic(path, text.data, text.len, 0600);
     if (rc < 0)
         buf_printf(err, "%s: cannot write: %s", path, err_str(rc));
     buf_release(&ca64);

@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/fs.h"
 #include "base/mem.h"
 #include "net/pki.h"
 #include "net/token.h"
@@ -22,62 +23,6 @@
 static bool file_exists(const char *path)
 {
     return path && path[0] && access(path, F_OK) == 0;
-}
-
-/* Creates every missing directory of path's parent, mode 0700. */
-static int mkdir_parents(const char *path)
-{
-    char *dir = xstrdup(path);
-    int rc = 0;
-
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-            rc = -errno;
-            break;
-        }
-        *p = '/';
-    }
-    free(dir);
-    return rc;
-}
-
-/* Writes data to path atomically (temporary file, fsync, rename), mode 0600. */
-static int write_private_file(const char *path, const void *data, size_t len)
-{
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-out:
-    free(tmp);
-    return rc;
 }
 
 static void secret_store(const struct certs_secrets *s, const char *secret, const char *key,
@@ -122,9 +67,9 @@ static int secret_load_pair(const struct certs_secrets *s, const char *secret, c
 static int save_pair(X509 *cert, EVP_PKEY *key, const char *cert_file, const char *key_file,
                      struct buf *err)
 {
-    int rc = mkdir_parents(cert_file);
+    int rc = fs_mkdir_parents(cert_file);
     if (rc == 0)
-        rc = mkdir_parents(key_file);
+        rc = fs_mkdir_parents(key_file);
     if (rc == 0)
         rc = pki_key_save_pem(key, key_file);
     if (rc == 0)
@@ -278,9 +223,9 @@ int certs_token_refresh(struct certs *c, int64_t ttl_s, const struct certs_secre
         token_create(c->ca_der, c->ca_der_len, c->ca_key_der, c->ca_key_der_len, ttl_s, &token);
 
     if (rc == 0)
-        rc = mkdir_parents(c->token_file);
+        rc = fs_mkdir_parents(c->token_file);
     if (rc == 0)
-        rc = write_private_file(c->token_file, token, strlen(token));
+        rc = fs_write_atomic(c->token_file, token, strlen(token), 0600);
     if (rc < 0) {
         log_error("cannot refresh the bootstrap token", "file=%s err=\"%s\"", c->token_file,
                   err_str(rc));

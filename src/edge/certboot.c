@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/fs.h"
 #include "base/mem.h"
 
 struct get_req {
@@ -195,7 +196,8 @@ static int request_cert(const struct certboot_options *o, const char *base, cons
         r = -EBADMSG;
         goto out;
     }
-    if ((r = pki_key_save_pem(key, o->key_file)) < 0 ||
+    if ((r = fs_mkdir_parents(o->key_file)) < 0 || (r = fs_mkdir_parents(o->cert_file)) < 0 ||
+        (r = pki_key_save_pem(key, o->key_file)) < 0 ||
         (r = pki_cert_save_pem(cert, o->cert_file)) < 0) {
         log_error("cannot write edge certificate", "cert=%s key=%s error=\"%s\"", o->cert_file,
                   o->key_file, err_str(r));
@@ -236,7 +238,7 @@ static int bootstrap_one(const struct certboot_options *o, const char *base, con
         r = -EKEYREJECTED;
         goto out;
     }
-    if ((r = pki_cert_save_pem(ca, o->ca_file)) < 0) {
+    if ((r = fs_mkdir_parents(o->ca_file)) < 0 || (r = pki_cert_save_pem(ca, o->ca_file)) < 0) {
         log_error("cannot write CA file", "path=%s error=\"%s\"", o->ca_file, err_str(r));
         goto out;
     }
