@@ -10,12 +10,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+
+/*
+ * Creates every missing directory of path's parent (mode 0700), as KubeEdge's
+ * edge does before writing its certificates: a fresh node has no ca/ or certs/.
+ */
+static int mkdir_parents(const char *path)
+{
+    char *dir = xstrdup(path);
+    int r = 0;
+
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            r = -errno;
+            break;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return r;
+}
 
 struct get_req {
     const char *base;      /* "https://host:port" */
@@ -195,7 +219,8 @@ static int request_cert(const struct certboot_options *o, const char *base, cons
         r = -EBADMSG;
         goto out;
     }
-    if ((r = pki_key_save_pem(key, o->key_file)) < 0 ||
+    if ((r = mkdir_parents(o->key_file)) < 0 || (r = mkdir_parents(o->cert_file)) < 0 ||
+        (r = pki_key_save_pem(key, o->key_file)) < 0 ||
         (r = pki_cert_save_pem(cert, o->cert_file)) < 0) {
         log_error("cannot write edge certificate", "cert=%s key=%s error=\"%s\"", o->cert_file,
                   o->key_file, err_str(r));
@@ -236,7 +261,7 @@ static int bootstrap_one(const struct certboot_options *o, const char *base, con
         r = -EKEYREJECTED;
         goto out;
     }
-    if ((r = pki_cert_save_pem(ca, o->ca_file)) < 0) {
+    if ((r = mkdir_parents(o->ca_file)) < 0 || (r = pki_cert_save_pem(ca, o->ca_file)) < 0) {
         log_error("cannot write CA file", "path=%s error=\"%s\"", o->ca_file, err_str(r));
         goto out;
     }
