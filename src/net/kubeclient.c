@@ -18,16 +18,17 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 
 struct kube_sock {
-    uv_poll_t poll;
+    uv_poll_t poll; /* first: the handle's memory is the sock's */
     curl_socket_t fd;
     struct kube_client *c;
-    struct kube_sock *next, *prev;
 };
 
 static void list_push(struct kube_list *l, struct kube_req *r)
@@ -203,6 +204,7 @@ static void on_handle_closed(uv_handle_t *h)
         free(h);
     if (--c->open_handles == 0 && c->closing) {
         kube_config_release(&c->cfg);
+        free(c->by_fd);
         free(c->auth);
         free(c->user_agent);
         free(c);
@@ -222,33 +224,64 @@ static void on_poll(uv_poll_t *p, int status, int events)
     drive(s->c, s->fd, flags);
 }
 
+static struct kube_sock *sock_find(struct kube_client *c, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t)fd < c->n_by_fd ? c->by_fd[fd] : NULL;
+}
+
+/* Stops polling and closes the handle. */
 static void sock_close(struct kube_sock *s)
 {
     struct kube_client *c = s->c;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        c->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    c->by_fd[s->fd] = NULL;
     uv_poll_stop(&s->poll);
     s->poll.data = c;
     uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 }
 
+/* Sockets are close-on-exec: a daemon that forks a child (a runtime, a test
+ * server) must not leak them into it. A leaked descriptor keeps the socket
+ * alive after curl closes it, so epoll keeps the old socket registered under
+ * a number the next connection reuses, and that connection is never polled.
+ *
+ * A poll handle still held for this number belongs to a socket curl closed
+ * without CURL_POLL_REMOVE (it does not always say, e.g. for a connection
+ * closed after its easy handle left the multi): retire it. No
+ * CURLOPT_CLOSESOCKETFUNCTION: with one set, curl skips its own socket
+ * bookkeeping and would not announce the next socket with the same number. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct kube_client *c = arg;
+    (void)purpose;
+    curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    struct kube_sock *stale = sock_find(c, fd);
+    if (stale)
+        sock_close(stale);
+    return fd;
+}
+
+/* We keep our own fd -> sock table instead of curl_multi_assign(): an entry
+ * curl forgets to remove would hand back a freed pointer. */
 static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
 {
     struct kube_client *c = userp;
-    struct kube_sock *s = socketp;
+    struct kube_sock *s = sock_find(c, fd);
     (void)easy;
+    (void)socketp;
     if (action == CURL_POLL_REMOVE) {
-        if (s) {
-            curl_multi_assign(c->multi, fd, NULL);
+        if (s)
             sock_close(s);
-        }
         return 0;
     }
+    if (fd < 0)
+        return -1;
     if (!s) {
+        if ((size_t)fd >= c->n_by_fd) {
+            size_t n = (size_t)fd + 64;
+            c->by_fd = xrealloc(c->by_fd, n * sizeof(*c->by_fd));
+            memset(c->by_fd + c->n_by_fd, 0, (n - c->n_by_fd) * sizeof(*c->by_fd));
+            c->n_by_fd = n;
+        }
         s = xcalloc(1, sizeof(*s));
         if (uv_poll_init_socket(c->loop, &s->poll, fd) < 0) {
             free(s);
@@ -256,12 +289,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
         }
         s->fd = fd;
         s->c = c;
-        s->next = c->socks;
-        if (c->socks)
-            c->socks->prev = s;
-        c->socks = s;
+        c->by_fd[fd] = s;
         c->open_handles++;
-        curl_multi_assign(c->multi, fd, s);
     }
     int events = 0;
     if (action & CURL_POLL_IN)
@@ -351,6 +380,8 @@ static int req_setup(struct kube_req *r)
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      c->opt.http1 ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
     if (c->cfg.insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -483,8 +514,9 @@ void kube_client_free(struct kube_client *c)
     }
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
-    while (c->socks)
-        sock_close(c->socks);
+    for (size_t i = 0; i < c->n_by_fd; i++)
+        if (c->by_fd[i])
+            sock_close(c->by_fd[i]);
     uv_timer_stop(&c->curl_timer);
     uv_timer_stop(&c->pump_timer);
     uv_close((uv_handle_t *)&c->curl_timer, on_handle_closed);

@@ -50,7 +50,8 @@ struct kube_client {
     int burst;
     uint64_t refill_ns;
     struct kube_list queued, active, doomed;
-    struct kube_sock *socks;
+    struct kube_sock **by_fd; /* sockets curl watches, by descriptor */
+    size_t n_by_fd;
 };
 
 /* Allocates a request of size bytes (a struct kube_req or a struct embedding

@@ -155,7 +155,7 @@ static int find_named(struct loader *l, yaml_node_t *root, const char *list, con
 
 static char *resolve(struct loader *l, const char *path)
 {
-    if (path[0] == '/' || !l->dir || !l->dir[0])
+    if (path[0] == '/')
         return xstrdup(path);
     return xasprintf("%s/%s", l->dir, path);
 }
@@ -183,6 +183,8 @@ static int load_blob(struct loader *l, yaml_node_t *map, const char *prefix, con
         rc = map_str(l, map, file_key, field, &file);
         if (rc < 0 || !file)
             return rc;
+        if (!l->dir)
+            return fail(l, -EPERM, field, "file references are not allowed here");
         char *path = resolve(l, file);
         rc = read_file(path, KUBE_CONFIG_MAX_FILE, &b);
         if (rc < 0) {
@@ -240,6 +242,8 @@ static int load_user(struct loader *l, yaml_node_t *u, int idx, struct kube_conf
         return rc;
     snprintf(field, sizeof(field), "%s.tokenFile", prefix);
     if (!token && (rc = map_str(l, u, "tokenFile", field, &token_file)) == 0 && token_file) {
+        if (!l->dir)
+            return fail(l, -EPERM, field, "file references are not allowed here");
         struct buf b = BUF_INIT(KUBE_CONFIG_MAX_FILE);
         char *path = resolve(l, token_file);
         rc = read_file(path, KUBE_CONFIG_MAX_FILE, &b);
@@ -344,7 +348,8 @@ int kube_config_load_file(const char *path, struct kube_config *cfg, char *err, 
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    rc = kube_config_parse(buf_cstr(&b), b.len, path, slash ? dir : NULL, cfg, err, errlen);
+    rc = kube_config_parse(buf_cstr(&b), b.len, path, slash ? (slash == dir ? "/" : dir) : ".", cfg,
+                           err, errlen);
     free(dir);
     buf_release(&b);
     return rc;

@@ -46,7 +46,8 @@ void kube_config_release(struct kube_config *cfg);
 
 /*
  * Parses kubeconfig text (YAML). name is used in error messages, dir resolves
- * relative file references (NULL: the current directory). On failure returns
+ * relative file references; dir NULL forbids file references (-EPERM), so
+ * that untrusted text cannot make us read files. On failure returns
  * a negative errno and writes a message naming name and the field to err
  * (size errlen); cfg is then zeroed. On success the caller owns cfg
  * (kube_config_release()).

@@ -185,21 +185,30 @@ static inline char *test_server_kubeconfig(const struct test_server *s, const ch
     return xasprintf("%s/%s", s->dir, name);
 }
 
-/* Runs the loop until *flag is true or timeout_ms passes; true if *flag. */
-static inline void test_deadline_cb(uv_timer_t *t)
+struct test_wait {
+    const bool *flag;
+    uint64_t deadline_ns;
+};
+
+static inline void test_tick_cb(uv_timer_t *t)
 {
-    *(bool *)t->data = true;
+    struct test_wait *w = t->data;
+    if (*w->flag || clock_monotonic_ns() >= w->deadline_ns)
+        uv_stop(t->loop);
 }
 
+/* Runs the loop until *flag is true or timeout_ms passes; true if *flag. A
+ * 5 ms tick checks both and stops the loop (checking after each UV_RUN_ONCE
+ * would not do: libuv < 1.45 runs due timers before it polls, so a flag set
+ * by a timer callback would wait for the next event). */
 static inline bool test_run_until(uv_loop_t *loop, const bool *flag, uint64_t timeout_ms)
 {
+    struct test_wait w = {flag, clock_monotonic_ns() + timeout_ms * 1000000};
     uv_timer_t t;
-    bool expired = false;
     uv_timer_init(loop, &t);
-    t.data = &expired;
-    uv_timer_start(&t, test_deadline_cb, timeout_ms, 0);
-    while (!*flag && !expired)
-        uv_run(loop, UV_RUN_ONCE);
+    t.data = &w;
+    uv_timer_start(&t, test_tick_cb, 0, 5);
+    uv_run(loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&t, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return *flag;

@@ -171,6 +171,10 @@ static void test_bad_kubeconfigs(void **state)
          "clusters:\n- name: c\n  cluster: {server: 'https://x'}\n"
          "users:\n- name: u\n  user: {token: [a]}\n",
          "users[0].user.token: must be a string"},
+        {"current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\n"
+         "clusters:\n- name: c\n  cluster: {server: 'https://x', certificate-authority: "
+         "/etc/passwd}\n",
+         "clusters[0].cluster.certificate-authority: file references are not allowed here"},
         {"current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: nobody}\n"
          "clusters:\n- name: c\n  cluster: {server: 'https://x'}\n"
          "users: []\n",
