@@ -393,6 +393,63 @@ static void test_watch_order(void **state)
     assert_int_equal(log.end_code, 404);
 }
 
+struct stop_log {
+    int events, ends, end_err;
+    bool ended;
+};
+
+static void on_event_stop(struct kube_watch *w, const char *type, json_t *obj, void *arg)
+{
+    struct stop_log *l = arg;
+    (void)obj;
+    if (strcmp(type, "ADDED"))
+        return;
+    l->events++;
+    kube_watch_stop(w); /* from inside curl: deferred */
+    kube_watch_stop(w); /* twice is harmless */
+}
+
+static void on_end_stop(struct kube_watch *w, int err, const struct kube_status *st, void *arg)
+{
+    struct stop_log *l = arg;
+    (void)w;
+    (void)st;
+    l->ends++;
+    l->end_err = err;
+    l->ended = true;
+}
+
+/* Stopping a watch from its own event callback: no further events, one end. */
+static void test_watch_stop_in_callback(void **state)
+{
+    (void)state;
+    struct result r = {0};
+    struct stop_log log = {0};
+    kube_list(tok, &cm_gvr, "default", NULL, on_result, &r);
+    wait_result(&r);
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(r.obj, "metadata"), "resourceVersion"));
+    kube_watch_start(tok, "/api/v1/namespaces/default/configmaps", rv, on_event_stop, on_end_stop,
+                     &log);
+    result_release(&r);
+    /* Two creates land in one read more often than not. */
+    for (int i = 0; i < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        json_t *cm = json_pack("{s:{s:s}}", "metadata", "name", name);
+        kube_create(tok, &cm_gvr, "default", cm, on_result, &r);
+        json_decref(cm);
+        wait_result(&r);
+        assert_int_equal(r.code, 201);
+        result_release(&r);
+    }
+    assert_true(test_run_until(&loop, &log.ended, 10000));
+    test_run_for(&loop, 100);
+    assert_int_equal(log.events, 1);
+    assert_int_equal(log.ends, 1);
+    assert_int_equal(log.end_err, -ECANCELED);
+}
+
 static void test_paths(void **state)
 {
     (void)state;
@@ -421,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_watch_order),
+        cmocka_unit_test(test_watch_stop_in_callback),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
