@@ -19,7 +19,6 @@
 
 #define HUB_BUCKETS     1024
 #define HUB_LISTENERS   8
-#define HUB_RETRY_MS    20 /* retry of a write the WebSocket queue refused */
 #define HUB_WS_HEADROOM (1024 * 1024)
 
 /* One encoded frame waiting in a session's outbound queue. */
@@ -37,11 +36,12 @@ struct session {
     bool current;       /* in the table (not replaced, not closed) */
     bool expired;
     uv_timer_t keepalive;
-    uv_timer_t retry; /* drains the queue when the WebSocket queue was full */
     int handles_open;
     struct frame *head, **tail;
     size_t queued;
+    bool paused; /* queue full: not reading the edge until it drains below half */
     unsigned long bad_frames;
+    unsigned long pauses; /* times reading stopped on a full queue */
 };
 
 struct cloudhub {
@@ -154,19 +154,32 @@ static void queue_clear(struct session *s)
     s->queued = 0;
 }
 
-static void on_retry(uv_timer_t *t);
+/* Stops reading an edge whose queue is full; resumes below half. */
+static void update_reading(struct session *s)
+{
+    bool full = s->queued >= s->hub->o.queue_size;
 
-/* Hands queued frames to the WebSocket while its own queue takes them. */
+    if (!s->ws)
+        return;
+    if (full && !s->paused) {
+        s->paused = true;
+        s->pauses++;
+        ws_pause_reading(s->ws, true);
+    } else if (s->paused && s->queued * 2 < s->hub->o.queue_size) {
+        s->paused = false;
+        ws_pause_reading(s->ws, false);
+    }
+}
+
+/* Hands queued frames to the WebSocket while its own queue takes them; on
+ * -ENOBUFS the WebSocket's writable callback calls again. */
 static void drain(struct session *s)
 {
     while (s->head && s->ws) {
         struct frame *f = s->head;
         int rc = ws_send_text(s->ws, f->data, f->len);
-        if (rc == -ENOBUFS) {
-            if (!uv_is_active((uv_handle_t *)&s->retry))
-                uv_timer_start(&s->retry, on_retry, HUB_RETRY_MS, 0);
-            return;
-        }
+        if (rc == -ENOBUFS)
+            break;
         s->head = f->next;
         if (!s->head)
             s->tail = &s->head;
@@ -177,11 +190,13 @@ static void drain(struct session *s)
             return;
         }
     }
+    update_reading(s);
 }
 
-static void on_retry(uv_timer_t *t)
+static void on_ws_writable(struct ws_conn *ws, void *arg)
 {
-    drain(t->data);
+    (void)ws;
+    drain(arg);
 }
 
 static int enqueue(struct session *s, const struct buf *b)
@@ -254,12 +269,12 @@ static void on_ws_close(struct ws_conn *ws, void *arg)
     struct session *s = arg;
 
     (void)ws;
-    log_info("edge disconnected", "node=%s bad_frames=%lu", s->node, s->bad_frames);
+    log_info("edge disconnected", "node=%s bad_frames=%lu read_pauses=%lu", s->node, s->bad_frames,
+             s->pauses);
     unlink_session(s);
     s->ws = NULL;
     queue_clear(s);
     uv_close((uv_handle_t *)&s->keepalive, on_handle_closed);
-    uv_close((uv_handle_t *)&s->retry, on_handle_closed);
 }
 
 static void on_ws_text(struct ws_conn *ws, const char *data, size_t len, void *arg)
@@ -353,11 +368,11 @@ static int on_accept(struct ws_conn *ws, struct http_request *req, void *arg)
     s->ws = ws;
     s->tail = &s->head;
     uv_timer_init(hub->loop, &s->keepalive);
-    uv_timer_init(hub->loop, &s->retry);
-    s->keepalive.data = s->retry.data = s;
-    s->handles_open = 2;
+    s->keepalive.data = s;
+    s->handles_open = 1;
     uv_timer_start(&s->keepalive, on_keepalive_expired, hub->o.keepalive_ms, 0);
     ws_conn_set_callbacks(ws, on_ws_text, on_ws_close, s);
+    ws_conn_set_writable_cb(ws, on_ws_writable);
     log_info("edge connected", "node=%s remote=%s cn=%s project=%s", node, http_request_remote(req),
              cn ? cn : "",
              http_request_header(req, "project_id") ? http_request_header(req, "project_id") : "");

@@ -70,7 +70,8 @@ size_t cloudhub_session_count(const struct cloudhub *hub);
  * cloud-internal form "node/<id>/..." (trimmed to the wire form) or already
  * in the wire form. Returns 0, -ENOTCONN (node not connected), -ENOBUFS
  * (the session's queue holds queue_size messages: the caller decides to
- * retry or drop), -EMSGSIZE (larger than max_message) or -EINVAL (bad
+ * retry or drop; while it is full the hub does not read that edge, until it
+ * drains below half), -EMSGSIZE (larger than max_message) or -EINVAL (bad
  * resource or string).
  */
 int cloudhub_send(struct cloudhub *hub, const char *node, const struct proto_message *m);

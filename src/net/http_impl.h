@@ -97,6 +97,8 @@ struct http_conn {
     bool shut;        /* shutdown (FIN) sent or asked: linger */
     bool close_after; /* shut down once the output is flushed */
     bool peer_eof;
+    bool read_paused;   /* ws_pause_reading(): no input is read or processed */
+    bool input_resume;  /* input may be buffered (plaintext or TLS): process it */
     size_t out_pending; /* bytes given to uv_write and not yet written */
 
     /* HTTP/1.1 */

@@ -36,6 +36,7 @@ struct http_server {
 
 static void conn_close_now(struct http_conn *c);
 static void conn_update_reading(struct http_conn *c);
+static void conn_resume_input(struct http_conn *c);
 
 const struct http_server_options *http_server_options_of(const struct http_server *srv)
 {
@@ -296,6 +297,10 @@ static void idle_cb(uv_idle_t *idle)
             break;
         case HTTP_PROTO_WS:
             ws_pump(c);
+            if (c->input_resume && !c->read_paused && !c->closing) {
+                c->input_resume = false;
+                conn_resume_input(c);
+            }
             break;
         }
         if (!c->closing) {
@@ -404,6 +409,8 @@ static bool conn_wants_input(const struct http_conn *c)
         return false;
     if (c->shut || c->discarding)
         return true; /* reading to drop */
+    if (c->read_paused)
+        return false;
     if (c->out_pending > HTTP_WRITE_HIGH)
         return false;
     if (c->ssl && BIO_pending(c->rbio) > READ_SIZE)
@@ -503,6 +510,15 @@ static void tls_input(struct http_conn *c)
         conn_process(c);
     }
     tls_flush(c);
+}
+
+/* After ws_pause_reading(false): what was buffered while paused, first the
+ * plaintext already received, then what TLS still holds in rbio. */
+static void conn_resume_input(struct http_conn *c)
+{
+    conn_process(c);
+    if (c->ssl && c->tls_done && !c->closing)
+        tls_input(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)

@@ -23,6 +23,7 @@
 #ifndef CEDGE_NET_WS_H
 #define CEDGE_NET_WS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "net/http.h"
@@ -32,8 +33,22 @@ typedef void (*ws_text_cb)(struct ws_conn *ws, const char *data, size_t len, voi
 /* The connection is gone; ws is freed when this returns. */
 typedef void (*ws_close_cb)(struct ws_conn *ws, void *arg);
 
+/* The send queue has room again (see ws_conn_set_writable_cb). */
+typedef void (*ws_writable_cb)(struct ws_conn *ws, void *arg);
+
 /* Sets the callbacks; usually from the accept callback. */
 void ws_conn_set_callbacks(struct ws_conn *ws, ws_text_cb on_text, ws_close_cb on_close, void *arg);
+
+/*
+ * Sets (NULL: clears) the writable callback, called with the arg of
+ * ws_conn_set_callbacks(). Edge-triggered: after ws_send_text() returned
+ * -ENOBUFS, it is called once, from the loop (never from inside
+ * ws_send_text()), when the queue has drained to at most half of
+ * ws_max_queue and the refused message would now fit. It is not called
+ * again until another -ENOBUFS, nor once the connection is closing. It may
+ * call ws_send_text(), ws_pause_reading() and ws_close().
+ */
+void ws_conn_set_writable_cb(struct ws_conn *ws, ws_writable_cb on_writable);
 
 /*
  * Queues one text message (copied). Returns 0, -ENOBUFS when the queue would
@@ -43,8 +58,21 @@ void ws_conn_set_callbacks(struct ws_conn *ws, ws_text_cb on_text, ws_close_cb o
  */
 int ws_send_text(struct ws_conn *ws, const char *data, size_t len);
 
-/* Bytes queued and not yet written. */
+/* Bytes queued by ws_send_text() and not yet handed to the socket (what
+ * ws_max_queue bounds; the transport holds at most 256 KiB more). */
 size_t ws_queued(const struct ws_conn *ws);
+
+/*
+ * Stops (paused true) or resumes reading from the peer (uv_read_stop /
+ * uv_read_start on the connection), e.g. while the caller's own outbound
+ * queue for that peer is full. While paused no text callback is called
+ * (the one running when it is paused completes), pings are not answered
+ * and a Close or EOF from the peer is not seen; writing goes on. Nothing
+ * received is lost: bytes already read, including records TLS has already
+ * decrypted or still holds, stay buffered and are delivered in order from
+ * the loop after resuming. Idempotent; no callback from inside this call.
+ */
+void ws_pause_reading(struct ws_conn *ws, bool paused);
 
 /*
  * Starts closing: queued messages are dropped, a Close frame with code and

@@ -31,8 +31,11 @@ struct ws_conn {
     char remote[64];
     ws_text_cb on_text;
     ws_close_cb on_close;
+    ws_writable_cb on_writable;
     void *arg;
-    struct buf msg; /* text message being reassembled */
+    bool want_writable; /* ws_send_text() said -ENOBUFS since the last call */
+    size_t wanted;      /* the size of the refused frame */
+    struct buf msg;     /* text message being reassembled */
     bool in_msg;
     struct buf out; /* framed messages not yet handed to the socket */
     bool closing;   /* ws_close() called or close frame received */
@@ -46,6 +49,23 @@ void ws_conn_set_callbacks(struct ws_conn *ws, ws_text_cb on_text, ws_close_cb o
     ws->on_text = on_text;
     ws->on_close = on_close;
     ws->arg = arg;
+}
+
+void ws_conn_set_writable_cb(struct ws_conn *ws, ws_writable_cb on_writable)
+{
+    ws->on_writable = on_writable;
+}
+
+void ws_pause_reading(struct ws_conn *ws, bool paused)
+{
+    struct http_conn *c = ws->conn;
+
+    if (!c || c->read_paused == paused)
+        return;
+    c->read_paused = paused;
+    if (!paused)
+        c->input_resume = true;
+    http_conn_kick(c); /* the loop stops or restarts reading */
 }
 
 const char *ws_remote(const struct ws_conn *ws)
@@ -111,8 +131,13 @@ int ws_send_text(struct ws_conn *ws, const char *data, size_t len)
     if (ws->closing || !ws->conn || ws->conn->closing)
         return -EPIPE;
     size_t hl = frame_head(h, WS_OP_TEXT, len);
-    if (ws->out.len + hl + len > ws->out.max)
+    if (ws->out.len + hl + len > ws->out.max) {
+        /* ws->out is not empty (or the frame can never fit): writes in
+         * flight or a kick already pending will run ws_pump() again. */
+        ws->want_writable = true;
+        ws->wanted = hl + len;
         return -ENOBUFS;
+    }
     if (buf_append(&ws->out, h, hl) < 0 || buf_append(&ws->out, data, len) < 0)
         BUG("ws queue checked above");
     http_conn_kick(ws->conn);
@@ -147,6 +172,12 @@ void ws_pump(struct http_conn *c)
         http_conn_send(c, ws->out.data, n);
         buf_consume(&ws->out, n);
     }
+    if (ws->want_writable && !c->closing && ws->out.len <= ws->out.max / 2 &&
+        ws->out.len + ws->wanted <= ws->out.max) {
+        ws->want_writable = false;
+        if (ws->on_writable)
+            ws->on_writable(ws, ws->arg);
+    }
 }
 
 /* A protocol error or a limit: close with code. */
@@ -171,7 +202,7 @@ void ws_process(struct http_conn *c)
     struct ws_conn *ws = c->ws;
     const struct http_server_options *o = http_server_options_of(c->srv);
 
-    while (ws && !c->closing && !ws->closing) {
+    while (ws && !c->closing && !ws->closing && !c->read_paused) {
         unsigned char *d = (unsigned char *)c->in.data;
         size_t n = c->in.len;
         if (n < 2)

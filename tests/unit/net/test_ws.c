@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 
 #define GUARD_MS 10000
 #define MAX_MSG  1024
+#define WS_QUEUE (64 * 1024)
+#define BIG_MSG  8000
 
 struct fixture {
     uv_loop_t loop;
@@ -42,6 +45,15 @@ struct fixture {
     int accepted;
     int closes;
     int texts;
+    int writable;
+    struct ws_conn *ws;
+
+    /* backpressure tests: client thread <-> loop thread */
+    atomic_int go_read;
+    atomic_int client_done;
+    int sent;
+    int recv_count;
+    bool recv_in_order;
 
     /* client side */
     char got[4][4096];
@@ -55,6 +67,8 @@ static void on_text(struct ws_conn *ws, const char *data, size_t len, void *arg)
     struct fixture *f = arg;
 
     f->texts++;
+    if (len == 8 && !memcmp(data, "pause-me", 8))
+        ws_pause_reading(ws, true);
     if (len == 8 && !memcmp(data, "close-me", 8)) {
         ws_close(ws, 4000, "bye");
         assert_int_equal(ws_send_text(ws, "x", 1), -EPIPE);
@@ -70,6 +84,14 @@ static void on_close(struct ws_conn *ws, void *arg)
     struct fixture *f = arg;
     (void)ws;
     f->closes++;
+    f->ws = NULL;
+}
+
+static void on_writable(struct ws_conn *ws, void *arg)
+{
+    struct fixture *f = arg;
+    (void)ws;
+    f->writable++;
 }
 
 static int on_accept(struct ws_conn *ws, struct http_request *req, void *arg)
@@ -84,6 +106,8 @@ static int on_accept(struct ws_conn *ws, struct http_request *req, void *arg)
     snprintf(f->path, sizeof(f->path), "%s", http_request_path(req));
     f->accepted++;
     ws_conn_set_callbacks(ws, on_text, on_close, f);
+    ws_conn_set_writable_cb(ws, on_writable);
+    f->ws = ws;
     return 0;
 }
 
@@ -145,6 +169,7 @@ static struct fixture *fixture_new(bool with_ws)
         .arg = f,
         .ws_accept = with_ws ? on_accept : NULL,
         .ws_max_message = MAX_MSG,
+        .ws_max_queue = WS_QUEUE,
     };
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
@@ -481,6 +506,171 @@ static void test_ws_bad_frames(void **state)
     fixture_free(f);
 }
 
+/* --- backpressure --- */
+
+static void serve_ms(struct fixture *f, int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* Serves until *flag (atomic) is set, at most 10 s. */
+static void serve_until_atomic(struct fixture *f, atomic_int *flag)
+{
+    for (int i = 0; i < 10000 && !atomic_load(flag); i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+static void client_slow_reader(struct fixture *f)
+{
+    char resp[1024];
+    int fd = ws_connect(f, node_headers, resp, sizeof(resp));
+    char *p = xmalloc(BIG_MSG + 1);
+
+    while (!atomic_load(&f->go_read))
+        usleep(1000);
+    f->recv_in_order = true;
+    for (;;) {
+        unsigned char h[4];
+        if (!read_full(fd, h, 2))
+            break;
+        size_t len = h[1] & 0x7f;
+        if (len == 126) {
+            if (!read_full(fd, h + 2, 2))
+                break;
+            len = (size_t)h[2] << 8 | h[3];
+        }
+        if (len > BIG_MSG || !read_full(fd, (unsigned char *)p, len))
+            break;
+        if (len == 3 && !memcmp(p, "end", 3))
+            break;
+        char want[16];
+        snprintf(want, sizeof(want), "%07d", f->recv_count);
+        if (len != BIG_MSG || memcmp(p, want, 7))
+            f->recv_in_order = false;
+        f->recv_count++;
+    }
+    free(p);
+    close(fd);
+    atomic_store(&f->client_done, 1);
+}
+
+static void *slow_main(void *arg)
+{
+    client_slow_reader(arg);
+    return NULL;
+}
+
+/* A peer that does not read: ws_send_text() says -ENOBUFS and the writable
+ * callback stays quiet; once it reads, the callback comes exactly once. */
+static void test_ws_writable_after_enobufs(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(true);
+    char *msg = xmalloc(BIG_MSG);
+    pthread_t th;
+    bool stalled = false;
+
+    memset(msg, 'x', BIG_MSG);
+    assert_int_equal(pthread_create(&th, NULL, slow_main, f), 0);
+    serve_until(f, &f->accepted, 1);
+    assert_non_null(f->ws);
+    for (int round = 0; round < 5000 && !stalled; round++) {
+        for (;;) {
+            char seq[8];
+            snprintf(seq, sizeof(seq), "%07d", f->sent);
+            memcpy(msg, seq, 7);
+            int rc = ws_send_text(f->ws, msg, BIG_MSG);
+            if (rc == -ENOBUFS)
+                break;
+            assert_int_equal(rc, 0);
+            f->sent++;
+        }
+        assert_true(ws_queued(f->ws) > WS_QUEUE - BIG_MSG - 16);
+        int w = f->writable;
+        /* Never from inside ws_send_text(). */
+        for (int i = 0; i < 300 && f->writable == w; i++) {
+            uv_run(&f->loop, UV_RUN_NOWAIT);
+            usleep(1000);
+        }
+        stalled = f->writable == w;
+        if (!stalled)
+            assert_int_equal(f->writable, w + 1);
+    }
+    assert_true(stalled);
+    assert_true(ws_queued(f->ws) > WS_QUEUE / 2);
+    int w = f->writable;
+
+    atomic_store(&f->go_read, 1);
+    serve_until(f, &f->writable, w + 1);
+    if (f->writable != w + 1)
+        fprintf(stderr, "queued=%zu sent=%d recv=%d\n", ws_queued(f->ws), f->sent, f->recv_count);
+    assert_int_equal(f->writable, w + 1);
+    assert_true(ws_queued(f->ws) <= WS_QUEUE / 2);
+    assert_int_equal(ws_send_text(f->ws, "end", 3), 0);
+    serve_until_atomic(f, &f->client_done);
+    serve_ms(f, 20);
+    assert_int_equal(f->writable, w + 1); /* edge-triggered: once */
+    pthread_join(th, NULL);
+    assert_int_equal(f->recv_count, f->sent);
+    assert_true(f->recv_in_order);
+    free(msg);
+    fixture_free(f);
+}
+
+static void client_paused(struct fixture *f)
+{
+    char resp[1024];
+    int fd = ws_connect(f, node_headers, resp, sizeof(resp));
+    static const char *const msgs[] = {"m1", "pause-me", "m2", "m3", "m4"};
+
+    /* One write: the server reads them together, pauses inside the second. */
+    for (size_t i = 0; i < ARRAY_SIZE(msgs); i++)
+        send_text(fd, msgs[i], strlen(msgs[i]));
+    f->recv_in_order = true;
+    for (size_t i = 0; i < ARRAY_SIZE(msgs); i++) {
+        char got[128], want[64];
+        size_t len = 0;
+        int n = snprintf(want, sizeof(want), "echo:%s", msgs[i]);
+        if (read_frame(fd, got, &len) != 1 || len != (size_t)n || memcmp(got, want, len))
+            f->recv_in_order = false;
+        else
+            f->recv_count++;
+    }
+    close(fd);
+}
+
+/* ws_pause_reading(): from inside the text callback, nothing more is
+ * delivered (frames already buffered wait) until resumed, then all of it in
+ * order; paused from outside, the same for what the peer sends later. */
+static void test_ws_pause_reading(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(true);
+    pthread_t th;
+
+    f->client = client_paused;
+    assert_int_equal(pthread_create(&th, NULL, client_main, f), 0);
+    serve_until(f, &f->texts, 2);
+    assert_int_equal(f->texts, 2); /* m1, pause-me */
+    serve_ms(f, 200);
+    assert_int_equal(f->texts, 2);
+    ws_pause_reading(f->ws, true); /* idempotent */
+    ws_pause_reading(f->ws, false);
+    assert_int_equal(f->texts, 2); /* nothing from inside the call */
+    serve_until(f, &f->texts, 5);
+    assert_int_equal(f->texts, 5);
+    pthread_join(th, NULL);
+    assert_true(f->recv_in_order);
+    assert_int_equal(f->recv_count, 5);
+    serve_until(f, &f->closes, 1);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +682,8 @@ int main(void)
         cmocka_unit_test(test_ws_server_free),
         cmocka_unit_test(test_ws_fragments_ping_close),
         cmocka_unit_test(test_ws_bad_frames),
+        cmocka_unit_test(test_ws_writable_after_enobufs),
+        cmocka_unit_test(test_ws_pause_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
