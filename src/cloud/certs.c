@@ -25,42 +25,31 @@ static bool file_exists(const char *path)
     return path && path[0] && access(path, F_OK) == 0;
 }
 
-static void secret_store(const struct certs_secrets *s, const char *secret, const char *key,
-                         const void *data, size_t len)
-{
-    if (!s || !s->store)
-        return;
-    int rc = s->store(s->arg, secret, key, data, len);
-    if (rc < 0)
-        log_warn("cannot store secret", "secret=kubeedge/%s key=%s err=\"%s\"", secret, key,
-                 err_str(rc));
-}
-
 /* Loads cert + key DER from the secret store; -ENOENT when absent. */
 static int secret_load_pair(const struct certs_secrets *s, const char *secret, const char *cert_key,
                             const char *key_key, X509 **cert, EVP_PKEY **key)
 {
-    unsigned char *cd = NULL, *kd = NULL;
-    size_t cl = 0, kl = 0;
+    struct certs_secret_kv kv[2] = {{.key = cert_key}, {.key = key_key}};
     int rc;
 
     if (!s || !s->load)
         return -ENOENT;
-    rc = s->load(s->arg, secret, cert_key, &cd, &cl);
-    if (rc == 0)
-        rc = s->load(s->arg, secret, key_key, &kd, &kl);
-    if (rc == 0)
-        rc = pki_cert_from_der(cd, cl, cert);
+    rc = s->load(s->arg, secret, kv, 2);
+    if (rc < 0)
+        return rc;
+    rc = pki_cert_from_der(kv[0].data, kv[0].len, cert);
     if (rc == 0) {
-        rc = pki_key_from_der(kd, kl, key);
+        rc = pki_key_from_der(kv[1].data, kv[1].len, key);
         if (rc < 0) {
             X509_free(*cert);
             *cert = NULL;
         }
     }
-    free(cd);
-    free(kd);
-    return rc;
+    free(kv[0].data);
+    if (kv[1].data)
+        OPENSSL_cleanse(kv[1].data, kv[1].len);
+    free(kv[1].data);
+    return rc == -ENOENT ? -EBADMSG : rc;
 }
 
 /* Writes cert and key PEM to their files, creating directories. */
@@ -79,20 +68,55 @@ static int save_pair(X509 *cert, EVP_PKEY *key, const char *cert_file, const cha
     return rc;
 }
 
-static void store_pair(const struct certs_secrets *s, X509 *cert, EVP_PKEY *key, const char *secret,
-                       const char *cert_key, const char *key_key)
+/*
+ * Creates the secret from *cert and *key. When it exists already: with adopt, the
+ * pair is replaced by the secret's (create-or-get); without, ours is kept.
+ * Returns 0 or a negative errno with a reason in err.
+ */
+static int create_pair(const struct certs_secrets *s, X509 **cert, EVP_PKEY **key,
+                       const char *secret, const char *cert_key, const char *key_key, bool adopt,
+                       struct buf *err)
 {
-    unsigned char *cd = NULL, *kd = NULL;
-    size_t cl = 0, kl = 0;
+    struct certs_secret_kv kv[2] = {{.key = cert_key}, {.key = key_key}};
+    int rc;
 
-    if (!s || !s->store)
-        return;
-    if (pki_cert_to_der(cert, &cd, &cl) == 0 && pki_key_to_der(key, &kd, &kl) == 0) {
-        secret_store(s, secret, cert_key, cd, cl);
-        secret_store(s, secret, key_key, kd, kl);
+    if (!s || !s->create)
+        return 0;
+    rc = pki_cert_to_der(*cert, &kv[0].data, &kv[0].len);
+    if (rc == 0)
+        rc = pki_key_to_der(*key, &kv[1].data, &kv[1].len);
+    if (rc == 0)
+        rc = s->create(s->arg, secret, kv, 2);
+    free(kv[0].data);
+    if (kv[1].data)
+        OPENSSL_cleanse(kv[1].data, kv[1].len);
+    free(kv[1].data);
+    if (rc == 0) {
+        log_info("secret created", "secret=kubeedge/%s", secret);
+        return 0;
     }
-    free(cd);
-    free(kd);
+    if (rc != -EEXIST) {
+        buf_printf(err, "cannot create secret kubeedge/%s: %s", secret, err_str(rc));
+        return rc;
+    }
+    if (!adopt) {
+        log_warn("secret exists already; keeping the configured files", "secret=kubeedge/%s",
+                 secret);
+        return 0;
+    }
+    X509 *c2 = NULL;
+    EVP_PKEY *k2 = NULL;
+    rc = secret_load_pair(s, secret, cert_key, key_key, &c2, &k2);
+    if (rc < 0) {
+        buf_printf(err, "secret kubeedge/%s exists but cannot be read: %s", secret, err_str(rc));
+        return rc;
+    }
+    X509_free(*cert);
+    EVP_PKEY_free(*key);
+    *cert = c2;
+    *key = k2;
+    log_info("secret created by another replica; using it", "secret=kubeedge/%s", secret);
+    return 0;
 }
 
 static int load_ca(struct certs *c, const struct cloudcore_config *cfg,
@@ -110,8 +134,8 @@ static int load_ca(struct certs *c, const struct cloudcore_config *cfg,
             return rc;
         }
         log_info("CA loaded", "file=%s", c->ca_file);
-        store_pair(secrets, c->ca, c->ca_key, "casecret", "cadata", "cakeydata");
-        return 0;
+        return create_pair(secrets, &c->ca, &c->ca_key, "casecret", "cadata", "cakeydata", false,
+                           err);
     }
     rc = secret_load_pair(secrets, "casecret", "cadata", "cakeydata", &c->ca, &c->ca_key);
     if (rc == 0) {
@@ -125,7 +149,9 @@ static int load_ca(struct certs *c, const struct cloudcore_config *cfg,
             return rc;
         }
         log_info("CA generated", "file=%s", c->ca_file);
-        store_pair(secrets, c->ca, c->ca_key, "casecret", "cadata", "cakeydata");
+        rc = create_pair(secrets, &c->ca, &c->ca_key, "casecret", "cadata", "cakeydata", true, err);
+        if (rc < 0)
+            return rc;
     } else {
         buf_printf(err, "cannot read secret kubeedge/casecret: %s", err_str(rc));
         return rc;
@@ -147,12 +173,13 @@ static int load_server_cert(struct certs *c, const struct cloudcore_config *cfg,
                        c->key_file, err_str(rc));
             return rc;
         }
-        store_pair(secrets, c->cert, c->key, "cloudcoresecret", "cloudcoredata",
-                   "cloudcorekeydata");
-        return 0;
+        return create_pair(secrets, &c->cert, &c->key, "cloudcoresecret", "cloudcoredata",
+                           "cloudcorekeydata", false, err);
     }
     rc = secret_load_pair(secrets, "cloudcoresecret", "cloudcoredata", "cloudcorekeydata", &c->cert,
                           &c->key);
+    if (rc == 0)
+        log_info("server certificate loaded", "secret=kubeedge/cloudcoresecret");
     if (rc == -ENOENT) {
         const char *orgs[] = {PKI_KUBEEDGE_CN};
         struct pki_cert_spec spec = {
@@ -174,8 +201,10 @@ static int load_server_cert(struct certs *c, const struct cloudcore_config *cfg,
             return rc;
         }
         log_info("server certificate generated", "file=%s", c->cert_file);
-        store_pair(secrets, c->cert, c->key, "cloudcoresecret", "cloudcoredata",
-                   "cloudcorekeydata");
+        rc = create_pair(secrets, &c->cert, &c->key, "cloudcoresecret", "cloudcoredata",
+                         "cloudcorekeydata", true, err);
+        if (rc < 0)
+            return rc;
     } else if (rc < 0) {
         buf_printf(err, "cannot read secret kubeedge/cloudcoresecret: %s", err_str(rc));
         return rc;
@@ -232,7 +261,10 @@ int certs_token_refresh(struct certs *c, int64_t ttl_s, const struct certs_secre
         free(token);
         return rc;
     }
-    secret_store(secrets, "tokensecret", "tokendata", token, strlen(token));
+    if (secrets && secrets->put) {
+        struct certs_secret_kv kv = {"tokendata", (unsigned char *)token, strlen(token)};
+        secrets->put(secrets->arg, "tokensecret", &kv, 1);
+    }
     free(c->token);
     c->token = token;
     log_info("bootstrap token refreshed", "file=%s ttl_s=%lld", c->token_file, (long long)ttl_s);

@@ -12,10 +12,15 @@
  *      DNS SANs = dnsNames.
  * Whatever was not read from the files is written to them (directories
  * created 0700, keys 0600) because the TLS servers load PEM files and a
- * restart must keep the same CA; and it is handed to the secret store.
+ * restart must keep the same CA. What was read from the files or generated
+ * is created in the secret store; when the secret exists already (409), a
+ * generated pair is discarded and the secret's is used (KubeEdge issue
+ * #5923: replicas starting together must end up with one CA), while a pair
+ * from the files is kept (files come first) and the secret left alone.
  *
  * The token "<hex sha256(CA DER)>.<JWT>" is created by certs_token_refresh()
- * and written to "<dirname of tlsCAFile>/token" (0600) for `keadm gettoken`.
+ * and written to "<dirname of tlsCAFile>/token" (0600) and, with a secret
+ * store, to kubeedge/tokensecret, which `keadm gettoken` prints.
  *
  * Runs at start-up and from a timer; blocking file I/O on small files only.
  */
@@ -35,15 +40,28 @@
  * The seam for the Kubernetes secrets (kubeedge/casecret: cadata, cakeydata;
  * kubeedge/cloudcoresecret: cloudcoredata, cloudcorekeydata;
  * kubeedge/tokensecret: tokendata). Values are DER (keys SEC1) except the
- * token (text). Not implemented yet: the Kubernetes client will provide it.
+ * token (text). cloud/secrets.h implements it on the Kubernetes API.
  *
- * load: returns 0 with *data malloc'd (caller frees), -ENOENT when the
- * secret or key does not exist, another negative errno on failure.
- * store: creates or updates; returns 0 or a negative errno (logged, not fatal).
+ * load: fills kv[i].data (malloc'd, caller frees) and kv[i].len for each
+ * kv[i].key; returns 0, -ENOENT when the secret or a key does not exist
+ * (nothing allocated), another negative errno on failure.
+ * create: creates the secret with all of kv at once; returns 0, -EEXIST when
+ * it exists already (another replica won: the caller loads it and uses
+ * that, so that replicas starting together share one CA), another negative
+ * errno on failure.
+ * put: creates or updates, possibly later; failures are the
+ * implementation's to log.
  */
+struct certs_secret_kv {
+    const char *key;
+    unsigned char *data;
+    size_t len;
+};
+
 struct certs_secrets {
-    int (*load)(void *arg, const char *secret, const char *key, unsigned char **data, size_t *len);
-    int (*store)(void *arg, const char *secret, const char *key, const void *data, size_t len);
+    int (*load)(void *arg, const char *secret, struct certs_secret_kv *kv, size_t n);
+    int (*create)(void *arg, const char *secret, const struct certs_secret_kv *kv, size_t n);
+    void (*put)(void *arg, const char *secret, const struct certs_secret_kv *kv, size_t n);
     void *arg;
 };
 

@@ -14,6 +14,7 @@
 #include "cloud/certs.h"
 #include "cloud/cloudhub.h"
 #include "cloud/httpserver.h"
+#include "cloud/secrets.h"
 #include "conf/cloudcore.h"
 
 struct daemon {
@@ -24,7 +25,11 @@ struct daemon {
     int64_t token_ttl_s;
     struct httpserver *https;
     struct cloudhub *hub;
+    struct cloud_secrets *secrets; /* NULL without a Kubernetes API */
 };
+
+/* How long start-up waits for an unreachable Kubernetes API before exiting. */
+#define KUBE_API_WAIT_S 60
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -38,12 +43,19 @@ static void on_signal(uv_signal_t *h, int signum)
     d->https = NULL;
     cloudhub_free(d->hub);
     d->hub = NULL;
+    cloud_secrets_free(d->secrets);
+    d->secrets = NULL;
+}
+
+static const struct certs_secrets *seam(struct daemon *d)
+{
+    return d->secrets ? cloud_secrets_seam(d->secrets) : NULL;
 }
 
 static void on_token_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
-    certs_token_refresh(&d->certs, d->token_ttl_s, NULL);
+    certs_token_refresh(&d->certs, d->token_ttl_s, seam(d));
 }
 
 static int serve(struct daemon *d, const struct cloudcore_config *cfg)
@@ -73,28 +85,36 @@ static int run(const struct cloudcore_config *cfg)
     struct daemon d = {0};
     struct buf err = BUF_INIT(1024);
     int rc = CLI_EXIT_FAILURE;
+    const char *kubeconfig = cfg->kube_api.kube_config, *master = cfg->kube_api.master;
+    bool kube = (kubeconfig && kubeconfig[0]) || (master && master[0]);
 
-    if (!cfg->kube_api.kube_config || !cfg->kube_api.kube_config[0])
-        log_warn("running without a Kubernetes API: delivery is not built yet", "%s", "");
     if (!cfg->cloud_hub.enable) {
         log_error("modules.cloudHub.enable is false: nothing to serve", "%s", "");
         return CLI_EXIT_FAILURE;
     }
-    if (certs_prepare(&d.certs, cfg, NULL, &err) < 0) {
-        log_error("cannot prepare certificates", "why=\"%s\"", buf_cstr(&err));
-        buf_release(&err);
-        return CLI_EXIT_FAILURE;
-    }
-    buf_release(&err);
-    d.token_ttl_s = 2 * cfg->cloud_hub.token_refresh_duration * 3600;
-    if (certs_token_refresh(&d.certs, d.token_ttl_s, NULL) < 0)
-        goto out;
-
+    if (!kube)
+        log_warn("running without a Kubernetes API: certificates are not shared through secrets",
+                 "%s", "");
     uv_loop_init(&d.loop);
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
     uv_timer_init(&d.loop, &d.token_timer);
     d.sigterm.data = d.sigint.data = d.token_timer.data = &d;
+    /* Start-up runs the loop synchronously for the secrets (secrets.h). */
+    if (kube &&
+        cloud_secrets_open(&d.loop, master, kubeconfig, (double)cfg->kube_api.qps,
+                           (int)cfg->kube_api.burst, KUBE_API_WAIT_S, &d.secrets, &err) < 0) {
+        log_error("cannot reach the Kubernetes API", "why=\"%s\"", buf_cstr(&err));
+        goto fail;
+    }
+    if (certs_prepare(&d.certs, cfg, seam(&d), &err) < 0) {
+        log_error("cannot prepare certificates", "why=\"%s\"", buf_cstr(&err));
+        goto fail;
+    }
+    d.token_ttl_s = 2 * cfg->cloud_hub.token_refresh_duration * 3600;
+    if (certs_token_refresh(&d.certs, d.token_ttl_s, seam(&d)) < 0)
+        goto fail;
+
     uint64_t refresh_ms = (uint64_t)cfg->cloud_hub.token_refresh_duration * 3600 * 1000;
     uv_timer_start(&d.token_timer, on_token_timer, refresh_ms, refresh_ms);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
@@ -106,8 +126,13 @@ static int run(const struct cloudcore_config *cfg)
         on_signal(&d.sigterm, 0);
     }
     uv_run(&d.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&d.loop);
+    goto out;
+fail:
+    on_signal(&d.sigterm, 0);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
 out:
+    uv_loop_close(&d.loop);
+    buf_release(&err);
     certs_release(&d.certs);
     return rc;
 }
