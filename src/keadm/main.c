@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "keadm/keadm.h"
 
 struct keadm_command {
     const char *name;
@@ -20,7 +21,7 @@ static const struct keadm_command commands[] = {
     {"init", "install cloudcore (one or several replicas) on a cluster", NULL},
     {"join", "install edgecore on this machine and join it to a cloudcore", NULL},
     {"reset", "undo init or join on this machine", NULL},
-    {"gettoken", "print the bootstrap token edges join with", NULL},
+    {"gettoken", "print the bootstrap token edges join with", keadm_gettoken},
     {"ctl", "operate pods and devices on this edge node, online or offline", NULL},
 };
 
