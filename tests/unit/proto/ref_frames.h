@@ -1,6 +1,6 @@
 /*
  * ref_frames.h - the literal frames of the KubeEdge v1.15 protocol reference
- * (/work/shared/reference/kubeedge-v1.15-protocol.md §2.4 and §4.1-§4.8), as
+ * (shared/reference/kubeedge-v1.15-protocol.md §2.4 and §4.1-§4.8), as
  * C strings without the trailing "\n" of the wire. Where the reference elides
  * part of a frame with a bare … (which is not JSON), the elided part is filled
  * in with plausible complete JSON; each entry's note says what. Elisions
