@@ -192,6 +192,8 @@ bool cli_daemon_start(const struct cli_daemon *d, int argc, char **argv, int *ex
         }
         if (!config_path && d->default_config && access(d->default_config, F_OK) == 0)
             config_path = d->default_config;
+        if (d->config_file)
+            *d->config_file = config_path;
         if (config_path) {
             struct buf errors = BUF_INIT(64 * 1024);
             if (config_load_file(d->schema, d->config, config_path, &errors) < 0) {

@@ -62,6 +62,8 @@ struct cli_daemon {
     void *config;                       /* the schema's target struct */
     const struct cli_option *extra;
     size_t n_extra;
+    const char **config_file; /* may be NULL; receives the file loaded (argv or
+                                 default_config), NULL when none was */
 };
 
 /* Parses the command line and loads the configuration. Returns true when the

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
@@ -89,7 +90,35 @@ static void schedule_rotation(struct edgecore *ec)
     uv_timer_start(&ec->rotate, rotate_cb, (uint64_t)delay, 0);
 }
 
-static int run(struct edgecore_config *cfg)
+/*
+ * Once the edge has its certificate the bootstrap token is no longer needed
+ * and should not stay on disk: like KubeEdge, rewrite the configuration file
+ * without it (the whole file, from the loaded configuration; comments are
+ * lost, as with KubeEdge's yaml.Marshal). A failure is logged, not fatal.
+ */
+static void forget_token(struct edgecore_config *cfg, const char *config_file)
+{
+    if (!config_file || !cfg->edge_hub.token || !cfg->edge_hub.token[0])
+        return;
+    free(cfg->edge_hub.token);
+    cfg->edge_hub.token = xstrdup("");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    config_print(&edgecore_config_schema, cfg, f);
+    fclose(f);
+    int r = fs_write_atomic(config_file, text, len, 0600);
+    if (r < 0)
+        log_warn("cannot remove the token from the configuration file", "file=%s err=\"%s\"",
+                 config_file, err_str(r));
+    else
+        log_info("bootstrap token removed from the configuration file", "file=%s", config_file);
+    free(text);
+}
+
+static int run(struct edgecore_config *cfg, const char *config_file)
 {
     struct edgecore ec = {.cfg = cfg, .loop = uv_default_loop()};
     char host[256] = "";
@@ -122,6 +151,7 @@ static int run(struct edgecore_config *cfg)
                                    : err_str(r));
         return CLI_EXIT_FAILURE;
     }
+    forget_token(cfg, config_file);
     char *outbox_path = xasprintf("%s.outbox", cfg->db_source);
     r = outbox_open(outbox_path, cfg->edge_hub.outbox_limit, &ec.outbox);
     free(outbox_path);
@@ -163,6 +193,7 @@ static int run(struct edgecore_config *cfg)
 int main(int argc, char **argv)
 {
     struct edgecore_config cfg;
+    const char *config_file = NULL;
     int code;
     const struct cli_daemon d = {
         .name = "edgecore",
@@ -170,12 +201,13 @@ int main(int argc, char **argv)
         .default_config = EDGECORE_CONFIG_PATH,
         .schema = &edgecore_config_schema,
         .config = &cfg,
+        .config_file = &config_file,
     };
 
     if (!cli_daemon_start(&d, argc, argv, &code))
         return code;
     log_set_program("edgecore");
-    code = run(&cfg);
+    code = run(&cfg, config_file);
     config_release(&edgecore_config_schema, &cfg);
     return code;
 }

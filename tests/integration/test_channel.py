@@ -180,6 +180,12 @@ def test_bootstrap_connect_and_keepalive(env):
     assert (e.dir / "ca/rootCA.crt").read_bytes() == (cloud.dir / "ca/rootCA.crt").read_bytes()
     assert (e.dir / "certs/server.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert os.stat(e.dir / "certs/server.key").st_mode & 0o777 == 0o600
+    # the bootstrap token no longer sits in edgecore.yaml, which still loads
+    import yaml
+    conf = yaml.safe_load(e.config.read_text())
+    assert conf["modules"]["edgeHub"]["token"] == ""
+    assert conf["modules"]["edged"]["hostnameOverride"] == "edge-1"
+    assert "bootstrap token removed from the configuration file" in e.text()
     out = subprocess.run(["openssl", "verify", "-CAfile", str(cloud.dir / "ca/rootCA.crt"),
                           str(e.dir / "certs/server.crt")], capture_output=True, text=True,
                          timeout=10)
