@@ -22,6 +22,7 @@
 #include "edge/outbox.h"
 #include "net/http.h"
 #include "net/ws.h"
+#include "../testpki.h"
 
 static char dir[64];
 
@@ -36,37 +37,19 @@ struct fixture {
     int routed;
 };
 
-static void sh(const char *cmd)
-{
-    char *full = xasprintf("cd %s && (%s) >/dev/null 2>&1", dir, cmd);
-    assert_int_equal(system(full), 0);
-    free(full);
-}
-
 static int setup(void **state)
 {
     (void)state;
     snprintf(dir, sizeof(dir), "/tmp/cedge-hub-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    sh("E='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes' && "
-       "openssl req -x509 $E -keyout ca.key -out ca.crt -days 2 -subj /CN=KubeEdge && "
-       "printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext && "
-       "printf 'extendedKeyUsage=clientAuth\\n' > cli.ext && "
-       "openssl req $E -keyout srv.key -out srv.csr -subj /CN=KubeEdge && "
-       "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt "
-       "-days 2 -extfile srv.ext && "
-       "openssl req $E -keyout cli.key -out cli.csr -subj /CN=kubeedge.io && "
-       "openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out cli.crt "
-       "-days 2 -extfile cli.ext");
+    testpki_dir(dir);
+    testpki_make(dir, "ca", "KubeEdge", "KubeEdge", "kubeedge.io");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char *cmd = xasprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    testpki_remove(dir);
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "net/http.h"
 #include "net/ws.h"
 #include "net/ws_client.h"
+#include "../testpki.h"
 
 #define GUARD_MS   10000
 #define CLIENT_MAX 65536
@@ -55,50 +56,25 @@ struct fixture {
 
 static char *path_of(const char *name)
 {
-    return xasprintf("%s/%s", dir, name);
-}
-
-static void sh(const char *cmd)
-{
-    char *full = xasprintf("cd %s && (%s) >/dev/null 2>&1", dir, cmd);
-    assert_int_equal(system(full), 0);
-    free(full);
+    return testpki_path(dir, name);
 }
 
 static int setup_certs(void **state)
 {
     (void)state;
     snprintf(dir, sizeof(dir), "/tmp/cedge-wsc-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    char *cmd;
-    for (int i = 0; i < 2; i++) {
-        cmd = xasprintf("openssl req -x509 %s -keyout ca%d.key -out ca%d.crt -days 2 "
-                        "-subj /CN=TestCA%d",
-                        ec, i, i, i);
-        sh(cmd);
-        free(cmd);
-    }
-    sh("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' "
-       "> srv.ext && printf 'extendedKeyUsage=clientAuth\\n' > cli.ext");
-    cmd = xasprintf("openssl req %s -keyout srv.key -out srv.csr -subj /CN=server && "
-                    "openssl x509 -req -in srv.csr -CA ca0.crt -CAkey ca0.key -CAcreateserial "
-                    "-out srv.crt -days 2 -extfile srv.ext && "
-                    "openssl req %s -keyout cli.key -out cli.csr -subj /CN=edge && "
-                    "openssl x509 -req -in cli.csr -CA ca0.crt -CAkey ca0.key -CAcreateserial "
-                    "-out cli.crt -days 2 -extfile cli.ext",
-                    ec, ec);
-    sh(cmd);
-    free(cmd);
+    testpki_dir(dir);
+    testpki_make(dir, "ca0", "TestCA0", "server", "edge");
+    /* A second CA that signed nothing here: a server it does not know is untrusted. */
+    testpki_sh(dir, "openssl req -x509 " TESTPKI_EC " -keyout ca1.key -out ca1.crt -days 2 "
+                    "-subj /CN=TestCA1");
     return 0;
 }
 
 static int teardown_certs(void **state)
 {
     (void)state;
-    char *cmd = xasprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    testpki_remove(dir);
     return 0;
 }
 
