@@ -311,6 +311,11 @@ int cloud_secrets_open(uv_loop_t *loop, const char *master, const char *kubeconf
     return 0;
 }
 
+struct kube_client *cloud_secrets_client(struct cloud_secrets *s)
+{
+    return s->client;
+}
+
 const struct certs_secrets *cloud_secrets_seam(struct cloud_secrets *s)
 {
     return &s->seam;

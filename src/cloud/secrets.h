@@ -20,6 +20,8 @@
 #include "base/buf.h"
 #include "cloud/certs.h"
 
+struct kube_client;
+
 struct cloud_secrets;
 
 /*
@@ -34,6 +36,10 @@ int cloud_secrets_open(uv_loop_t *loop, const char *master, const char *kubeconf
 
 /* The seam for certs_prepare() and certs_token_refresh(); valid until free. */
 const struct certs_secrets *cloud_secrets_seam(struct cloud_secrets *s);
+
+/* The Kubernetes client the secrets use; cloudcore's other modules share it.
+ * Valid until cloud_secrets_free(). */
+struct kube_client *cloud_secrets_client(struct cloud_secrets *s);
 
 /* Cancels pending requests; run the loop afterwards so handles close. NULL-safe. */
 void cloud_secrets_free(struct cloud_secrets *s);

@@ -25,11 +25,26 @@
 #define EDGEHUB_BACKOFF_CAP    30000
 #define EDGEHUB_STABLE_MS      30000
 #define EDGEHUB_DRAIN_RETRY_MS 50
+#define EDGEHUB_MAX_LISTENERS  8
 
 struct route {
     char *group;
     char *operation; /* NULL: any */
     edgehub_handler_cb cb;
+    void *arg;
+};
+
+/* A request waiting for its answer (edgehub_request). */
+struct pending {
+    struct pending *next;
+    char *msg_id;
+    uint64_t deadline; /* uv_now() ms */
+    edgehub_reply_cb cb;
+    void *arg;
+};
+
+struct listener {
+    edgehub_state_cb cb;
     void *arg;
 };
 
@@ -44,8 +59,11 @@ struct edgehub {
     bool stopping;
     unsigned attempt;
     uint64_t opened_at;
-    uv_timer_t retry, keepalive, drain;
+    uv_timer_t retry, keepalive, drain, expiry;
     int handles;
+    struct pending *pending;
+    struct listener listeners[EDGEHUB_MAX_LISTENERS];
+    size_t n_listeners;
     struct route routes[EDGEHUB_MAX_ROUTES];
     size_t n_routes;
     struct edgehub_stats stats;
@@ -132,9 +150,98 @@ static void answer_ping(struct edgehub *hub, const struct proto_message *req)
     proto_message_free(m);
 }
 
+static void notify(struct edgehub *hub, bool connected)
+{
+    for (size_t i = 0; i < hub->n_listeners; i++)
+        hub->listeners[i].cb(hub, connected, hub->listeners[i].arg);
+}
+
+/* Unlinks and returns the pending request for msg_id, or NULL. */
+static struct pending *take_pending(struct edgehub *hub, const char *msg_id)
+{
+    for (struct pending **pp = &hub->pending; *pp; pp = &(*pp)->next) {
+        if (!strcmp((*pp)->msg_id, msg_id)) {
+            struct pending *p = *pp;
+            *pp = p->next;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void finish_pending(struct edgehub *hub, struct pending *p, int err,
+                           const struct proto_message *reply)
+{
+    p->cb(hub, err, reply, p->arg);
+    free(p->msg_id);
+    free(p);
+}
+
+/* Fails every pending request with err; callbacks may add new ones, which stay. */
+static void fail_pending(struct edgehub *hub, int err)
+{
+    struct pending *list = hub->pending;
+
+    hub->pending = NULL;
+    while (list) {
+        struct pending *p = list;
+        list = p->next;
+        finish_pending(hub, p, err, NULL);
+    }
+}
+
+static void arm_expiry(struct edgehub *hub);
+
+static void expiry_cb(uv_timer_t *t)
+{
+    struct edgehub *hub = t->data;
+    uint64_t now = uv_now(hub->loop);
+    struct pending *expired = NULL;
+
+    for (struct pending **pp = &hub->pending; *pp;) {
+        struct pending *p = *pp;
+        if (p->deadline <= now) {
+            *pp = p->next;
+            p->next = expired;
+            expired = p;
+        } else {
+            pp = &p->next;
+        }
+    }
+    while (expired) {
+        struct pending *p = expired;
+        expired = p->next;
+        log_debug("request timed out", "node=%s msg_id=%s", hub->o.node, p->msg_id);
+        finish_pending(hub, p, -ETIMEDOUT, NULL);
+    }
+    arm_expiry(hub);
+}
+
+/* Runs the expiry timer at the earliest deadline. */
+static void arm_expiry(struct edgehub *hub)
+{
+    uint64_t first = UINT64_MAX, now = uv_now(hub->loop);
+
+    for (struct pending *p = hub->pending; p; p = p->next)
+        if (p->deadline < first)
+            first = p->deadline;
+    if (first == UINT64_MAX)
+        uv_timer_stop(&hub->expiry);
+    else
+        uv_timer_start(&hub->expiry, expiry_cb, first > now ? first - now : 0, 0);
+}
+
 static void dispatch(struct edgehub *hub, const struct proto_message *m)
 {
     const char *op = m->route.operation;
+    struct pending *p;
+
+    if (m->header.parent_msg_id && m->header.parent_msg_id[0] &&
+        (p = take_pending(hub, m->header.parent_msg_id))) {
+        finish_pending(hub, p, 0, m);
+        arm_expiry(hub);
+        return;
+    }
 
     if (!strcmp(op, "ping")) {
         answer_ping(hub, m);
@@ -167,6 +274,7 @@ static void on_open(struct ws_client *ws, void *arg)
     uint64_t period = (uint64_t)hub->o.heartbeat_s * 1000;
     uv_timer_start(&hub->keepalive, keepalive_cb, period, period);
     drain_outbox(hub);
+    notify(hub, true);
 }
 
 static void on_text(struct ws_client *ws, const char *data, size_t len, void *arg)
@@ -215,6 +323,9 @@ static void on_close(struct ws_client *ws, int status, const char *reason, void 
                  "node=%s server=%s status=%d reason=\"%s\" retry_ms=%llu", hub->o.node,
                  hub->servers[hub->cur], status, reason, (unsigned long long)delay);
         schedule(hub, delay);
+        fail_pending(hub, -ECONNRESET);
+        arm_expiry(hub);
+        notify(hub, false);
         return;
     }
     hub->stats.dial_failures++;
@@ -333,7 +444,8 @@ struct edgehub *edgehub_new(uv_loop_t *loop, const struct edgehub_options *o)
     uv_timer_init(loop, &hub->retry);
     uv_timer_init(loop, &hub->keepalive);
     uv_timer_init(loop, &hub->drain);
-    hub->retry.data = hub->keepalive.data = hub->drain.data = hub;
+    uv_timer_init(loop, &hub->expiry);
+    hub->retry.data = hub->keepalive.data = hub->drain.data = hub->expiry.data = hub;
     return hub;
 }
 
@@ -391,6 +503,37 @@ out:
     return r;
 }
 
+int edgehub_request(struct edgehub *hub, struct proto_message *m, uint64_t timeout_ms,
+                    edgehub_reply_cb cb, void *arg)
+{
+    struct buf b = BUF_INIT(hub->o.max_message + 1);
+    int r = hub->open ? encode(m, hub->o.max_message, &b) : -ENOTCONN;
+
+    if (r == 0)
+        r = send_raw(hub, b.data, b.len);
+    if (r == 0) {
+        struct pending *p = xcalloc(1, sizeof(*p));
+        p->msg_id = xstrdup(m->header.msg_id);
+        p->deadline = uv_now(hub->loop) + timeout_ms;
+        p->cb = cb;
+        p->arg = arg;
+        p->next = hub->pending;
+        hub->pending = p;
+        arm_expiry(hub);
+    }
+    buf_release(&b);
+    proto_message_free(m);
+    return r;
+}
+
+int edgehub_on_state(struct edgehub *hub, edgehub_state_cb cb, void *arg)
+{
+    if (hub->n_listeners == EDGEHUB_MAX_LISTENERS)
+        return -ENOSPC;
+    hub->listeners[hub->n_listeners++] = (struct listener){cb, arg};
+    return 0;
+}
+
 bool edgehub_is_connected(const struct edgehub *hub)
 {
     return hub->open;
@@ -398,6 +541,8 @@ bool edgehub_is_connected(const struct edgehub *hub)
 
 void edgehub_reconnect(struct edgehub *hub)
 {
+    bool was_open = hub->open;
+
     if (hub->ws) {
         ws_client_free(hub->ws);
         hub->ws = NULL;
@@ -406,6 +551,10 @@ void edgehub_reconnect(struct edgehub *hub)
     uv_timer_stop(&hub->keepalive);
     uv_timer_stop(&hub->drain);
     schedule(hub, 0);
+    fail_pending(hub, -ECONNRESET);
+    arm_expiry(hub);
+    if (was_open)
+        notify(hub, false);
 }
 
 const struct edgehub_stats *edgehub_stats(const struct edgehub *hub)
@@ -444,7 +593,9 @@ void edgehub_free(struct edgehub *hub)
         ws_client_free(hub->ws);
         hub->ws = NULL;
     }
-    hub->handles = 3;
+    fail_pending(hub, -ECANCELED);
+    hub->handles = 4;
+    uv_close((uv_handle_t *)&hub->expiry, timer_closed);
     uv_close((uv_handle_t *)&hub->retry, timer_closed);
     uv_close((uv_handle_t *)&hub->keepalive, timer_closed);
     uv_close((uv_handle_t *)&hub->drain, timer_closed);

@@ -80,16 +80,46 @@ void edgehub_start(struct edgehub *hub);
  */
 int edgehub_send(struct edgehub *hub, struct proto_message *m, bool droppable);
 
+/*
+ * A request and its answer: the cloud's message whose parent_msg_id is m's
+ * msg_id (KubeEdge's SendSync). err is 0 with the reply (valid during the call
+ * only; answered requests are not routed to handlers), or -ETIMEDOUT (no answer
+ * within timeout_ms), -ECONNRESET (the connection was lost first; the answer
+ * can no longer come) or -ECANCELED (edgehub_free(), which runs these
+ * callbacks itself).
+ */
+typedef void (*edgehub_reply_cb)(struct edgehub *hub, int err, const struct proto_message *reply,
+                                 void *arg);
+
+/*
+ * Sends m now (ownership taken in every case) and calls cb once, later, with
+ * its answer. Requests are never stored in the outbox: returns -ENOTCONN when
+ * offline, -ENOBUFS when the socket queue is full, -EMSGSIZE / -EINVAL when m
+ * cannot be encoded; then cb is not called. Returns 0 when sent.
+ */
+int edgehub_request(struct edgehub *hub, struct proto_message *m, uint64_t timeout_ms,
+                    edgehub_reply_cb cb, void *arg);
+
+/* Called with true when the WebSocket opens (after the outbox drained as far
+ * as the socket takes it) and with false when an open connection is lost. */
+typedef void (*edgehub_state_cb)(struct edgehub *hub, bool connected, void *arg);
+
+/* Adds a connection state listener (at most 8; -ENOSPC). */
+int edgehub_on_state(struct edgehub *hub, edgehub_state_cb cb, void *arg);
+
 /* Whether the WebSocket is open. */
 bool edgehub_is_connected(const struct edgehub *hub);
 
-/* Drops the current connection and redials at once (after certificate rotation). */
+/* Drops the current connection and redials at once (after certificate rotation).
+ * Pending requests fail with -ECONNRESET and state listeners hear false, from
+ * inside this call. */
 void edgehub_reconnect(struct edgehub *hub);
 
 const struct edgehub_stats *edgehub_stats(const struct edgehub *hub);
 
 /*
- * Closes the connection (1000) and stops every timer; the memory is released
+ * Closes the connection (1000), fails pending requests with -ECANCELED (their
+ * callbacks run inside this call) and stops every timer; the memory is released
  * from the loop afterwards, so run the loop until it returns. NULL is a no-op.
  */
 void edgehub_free(struct edgehub *hub);

@@ -35,7 +35,39 @@ struct fixture {
     char got[16][512];
     int n_got;
     int routed;
+    int states[2]; /* disconnected, connected events */
+    int replies;
+    int reply_err[4];
 };
+
+static void on_state(struct edgehub *hub, bool connected, void *arg)
+{
+    struct fixture *f = arg;
+    (void)hub;
+    f->states[connected]++;
+}
+
+static void on_reply(struct edgehub *hub, int err, const struct proto_message *reply, void *arg)
+{
+    struct fixture *f = arg;
+    (void)hub;
+    if (err == 0)
+        assert_string_equal(reply->route.operation, "response");
+    else
+        assert_null(reply);
+    f->reply_err[f->replies++ % 4] = err;
+}
+
+/* The msg_id of the server's i-th received frame (owned by the caller). */
+static char *got_msg_id(struct fixture *f, int i)
+{
+    struct proto_message *m = NULL;
+    const char *why;
+    assert_int_equal(proto_message_decode(f->got[i], strlen(f->got[i]), 4096, &m, &why), 0);
+    char *id = xstrdup(m->header.msg_id);
+    proto_message_free(m);
+    return id;
+}
 
 static int setup(void **state)
 {
@@ -146,6 +178,10 @@ static void test_outbox_drains_in_order(void **state)
     };
     struct edgehub *hub = edgehub_new(&f->loop, &ho);
     assert_int_equal(edgehub_register(hub, "resource", "insert", on_insert, f), 0);
+    assert_int_equal(edgehub_on_state(hub, on_state, f), 0);
+    assert_int_equal(edgehub_request(hub, proto_message_new("edged", "meta", "query", "q", NULL),
+                                     1000, on_reply, f),
+                     -ENOTCONN);
 
     /* Offline: two stored, one droppable dropped. */
     assert_int_equal(
@@ -182,6 +218,45 @@ static void test_outbox_drains_in_order(void **state)
     assert_false(f->timed_out);
     assert_non_null(strstr(f->got[2], "\"resource\":\"c\""));
     assert_int_equal(f->routed, 1);
+    assert_int_equal(f->states[1], 1);
+
+    /* A request answered by parent_msg_id; the answer is not routed. */
+    assert_int_equal(edgehub_request(hub, proto_message_new("edged", "meta", "query", "q1", NULL),
+                                     5000, on_reply, f),
+                     0);
+    while (f->n_got < 4 && !f->timed_out)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    char *id = got_msg_id(f, 3);
+    char *answer = xasprintf("{\"header\":{\"msg_id\":\"y\",\"parent_msg_id\":\"%s\","
+                             "\"timestamp\":1},\"route\":{\"source\":\"edgecontroller\","
+                             "\"group\":\"resource\",\"operation\":\"response\",\"resource\":"
+                             "\"q1\"},\"content\":\"OK\"}",
+                             id);
+    assert_int_equal(ws_send_text(f->sws, answer, strlen(answer)), 0);
+    while (f->replies < 1 && !f->timed_out)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(f->reply_err[0], 0);
+    free(answer);
+    free(id);
+
+    /* Unanswered: a timeout; then one lost with the connection. */
+    assert_int_equal(edgehub_request(hub, proto_message_new("edged", "meta", "query", "q2", NULL),
+                                     50, on_reply, f),
+                     0);
+    while (f->replies < 2 && !f->timed_out)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(f->reply_err[1], -ETIMEDOUT);
+    assert_int_equal(edgehub_request(hub, proto_message_new("edged", "meta", "query", "q3", NULL),
+                                     60000, on_reply, f),
+                     0);
+    while (f->n_got < 6 && !f->timed_out)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    ws_close(f->sws, 1001, "going away");
+    while (f->replies < 3 && !f->timed_out)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_false(f->timed_out);
+    assert_int_equal(f->reply_err[2], -ECONNRESET);
+    assert_int_equal(f->states[0], 1);
     uv_timer_stop(&f->guard);
 
     edgehub_free(hub);
