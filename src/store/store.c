@@ -37,6 +37,11 @@ static const char *const schema_sql =
     " data TEXT NOT NULL);"
     "CREATE UNIQUE INDEX objects_key ON objects(resource, namespace, name);";
 
+/* Added after schema version 1 shipped; created by every open (a no-op once
+ * it exists), so older files gain it. */
+static const char *const kv_sql =
+    "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value BLOB NOT NULL)";
+
 static const char *const stmt_sql[STMT_COUNT_] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
@@ -57,6 +62,10 @@ static const char *const stmt_sql[STMT_COUNT_] = {
                      " AND name > ?3 ORDER BY name LIMIT ?4",
     [STMT_COUNT_ALL] = "SELECT count(*) FROM objects WHERE resource = ?1",
     [STMT_COUNT_NS] = "SELECT count(*) FROM objects WHERE resource = ?1 AND namespace = ?2",
+    [STMT_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+    [STMT_KV_PUT] = "INSERT INTO kv(key, value) VALUES(?1, ?2)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [STMT_KV_DELETE] = "DELETE FROM kv WHERE key = ?1",
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -274,6 +283,8 @@ static int store_setup(struct store *s, const struct store_options *o, char *msg
             NULL, NULL);
     if (rc == SQLITE_OK && is_new)
         rc = create_schema(s->db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, kv_sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = read_rv(s);
     if (rc == SQLITE_OK)
@@ -879,4 +890,60 @@ int store_flush(struct store *s)
     free(reqs);
     s->flushing = false;
     return err;
+}
+
+/* ---- key/value side table ------------------------------------------------ */
+
+int store_kv_get(struct store *s, const char *key, char **value, size_t *len)
+{
+    sqlite3_stmt *st = stmt_get(s, STMT_KV_GET);
+    int err = -ENOENT;
+
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *v = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        *value = xmalloc(n + 1);
+        if (n)
+            memcpy(*value, v, n);
+        (*value)[n] = '\0';
+        if (len)
+            *len = n;
+        err = 0;
+    } else if (rc != SQLITE_DONE) {
+        err = store_fail(s, rc);
+    }
+    stmt_done(st);
+    return err;
+}
+
+/* Runs a key/value write inside the open transaction. */
+static int kv_write(struct store *s, enum store_stmt_id id, const char *key, const void *value,
+                    size_t len)
+{
+    int err = txn_begin(s);
+    if (err < 0)
+        return err;
+    sqlite3_stmt *st = stmt_get(s, id);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (value)
+        sqlite3_bind_blob(st, 2, len ? value : "", (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return store_fail_io(s, rc);
+    return 0;
+}
+
+int store_kv_put(struct store *s, const char *key, const void *value, size_t len)
+{
+    if (len > INT32_MAX)
+        return -EINVAL;
+    return kv_write(s, STMT_KV_PUT, key, value, len);
+}
+
+int store_kv_delete(struct store *s, const char *key)
+{
+    return kv_write(s, STMT_KV_DELETE, key, NULL, 0);
 }

@@ -167,6 +167,21 @@ int store_flush(struct store *s);
 /* True when writes are waiting for store_flush(). */
 bool store_has_pending(const struct store *s);
 
+/*
+ * A key/value side table in the same file, for what belongs next to the
+ * objects but is not one (edgecore keeps the cloud's resourceVersion of each
+ * object and the pass-through answers here). Writes join the open
+ * transaction like object writes (committed by store_flush(), acknowledged
+ * from store_on_commit()); they are not watched and do not change the
+ * resourceVersion. Values are bytes (any content, at most 2 GiB).
+ */
+/* *value is NUL-terminated (not counted in *len, which may be NULL) and the
+ * caller's. -ENOENT when absent. */
+int store_kv_get(struct store *s, const char *key, char **value, size_t *len);
+int store_kv_put(struct store *s, const char *key, const void *value, size_t len);
+/* Deleting an absent key is not an error. */
+int store_kv_delete(struct store *s, const char *key);
+
 enum store_event_type { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
 
 /* A committed change as watchers see it. Every pointer is valid only until

@@ -67,6 +67,9 @@ enum store_stmt_id {
     STMT_LIST_NS,
     STMT_COUNT_ALL,
     STMT_COUNT_NS,
+    STMT_KV_GET,
+    STMT_KV_PUT,
+    STMT_KV_DELETE,
     STMT_COUNT_
 };
 

@@ -497,6 +497,48 @@ static void test_text_reads(void **state)
     json_decref(bare);
 }
 
+static void commit_status(void *arg, int status)
+{
+    *(int *)arg = status;
+}
+
+/* The side table: joins the object transaction, survives a reopen, no rv. */
+static void test_kv(void **state)
+{
+    struct fixture *f = *state;
+    char *v = NULL;
+    size_t n = 0;
+    int committed = 1;
+
+    assert_int_equal(store_kv_get(f->s, "/version", &v, &n), -ENOENT);
+    uint64_t rv = store_current_rv(f->s);
+    assert_int_equal(store_kv_put(f->s, "/version", "{\"major\":\"1\"}", 13), 0);
+    assert_int_equal(store_kv_put(f->s, "empty", "", 0), 0);
+    assert_int_equal(store_kv_put(f->s, "gone", "x", 1), 0);
+    assert_int_equal(store_kv_delete(f->s, "gone"), 0);
+    assert_int_equal(store_kv_delete(f->s, "never"), 0);
+    store_on_commit(f->s, commit_status, &committed);
+    assert_int_equal(store_flush(f->s), 0);
+    assert_int_equal(committed, 0);
+    assert_int_equal(store_current_rv(f->s), rv);
+
+    store_close(f->s);
+    assert_int_equal(store_open(f->dir.db, NULL, &f->s, NULL), 0);
+    assert_int_equal(store_kv_get(f->s, "/version", &v, &n), 0);
+    assert_int_equal(n, 13);
+    assert_string_equal(v, "{\"major\":\"1\"}");
+    free(v);
+    assert_int_equal(store_kv_get(f->s, "empty", &v, NULL), 0);
+    assert_string_equal(v, "");
+    free(v);
+    assert_int_equal(store_kv_get(f->s, "gone", &v, NULL), -ENOENT);
+    assert_int_equal(store_kv_put(f->s, "/version", "2", 1), 0);
+    assert_int_equal(store_kv_get(f->s, "/version", &v, &n), 0);
+    assert_string_equal(v, "2");
+    free(v);
+    assert_int_equal(store_flush(f->s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_stops_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
