@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cloud/certs.h"
 #include "cloud/cloudhub.h"
+#include "cloud/dynamic.h"
 #include "cloud/httpserver.h"
 #include "cloud/secrets.h"
 #include "conf/cloudcore.h"
@@ -26,6 +27,7 @@ struct daemon {
     struct httpserver *https;
     struct cloudhub *hub;
     struct cloud_secrets *secrets; /* NULL without a Kubernetes API */
+    struct dynamic *dynamic;       /* NULL unless modules.dynamicController.enable */
 };
 
 /* How long start-up waits for an unreachable Kubernetes API before exiting. */
@@ -43,6 +45,8 @@ static void on_signal(uv_signal_t *h, int signum)
     d->https = NULL;
     cloudhub_free(d->hub);
     d->hub = NULL;
+    dynamic_free(d->dynamic); /* after the hub, before the Kubernetes client */
+    d->dynamic = NULL;
     cloud_secrets_free(d->secrets);
     d->secrets = NULL;
 }
@@ -77,6 +81,12 @@ static int serve(struct daemon *d, const struct cloudcore_config *cfg)
     };
     if (cfg->cloud_hub.ws_enable && !(d->hub = cloudhub_new(&d->loop, &d->certs, &co)))
         return -1;
+    const struct dynamic_options dyo = {.passthrough = &cfg->dynamic_passthrough,
+                                        .max_message = co.max_message};
+    if (cfg->dynamic_controller_enable && d->hub && d->secrets)
+        d->dynamic = dynamic_new(&d->loop, d->hub, cloud_secrets_client(d->secrets), &dyo);
+    else if (cfg->dynamic_controller_enable)
+        log_warn("dynamicController needs cloudHub.websocket and a Kubernetes API", "%s", "");
     return 0;
 }
 

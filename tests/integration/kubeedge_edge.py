@@ -87,6 +87,7 @@ class EdgeSession:
     def __init__(self, port, node, certs=None, headers=None, timeout=10):
         self.status = None
         self.body = b""
+        self.others = []
         ctx = ssl._create_unverified_context()
         if certs:
             ca, cert, key = certs
@@ -171,6 +172,39 @@ class EdgeSession:
                 raise WsClosed(code, payload[2:])
             if op == 1:
                 return payload.decode()
+
+    def request(self, frame, parent_msg_id, timeout=10):
+        """Sends frame (str) and returns the decoded reply whose parent_msg_id
+        matches; other messages received meanwhile are kept in self.others."""
+        import json
+        import time
+        self.send_text(frame)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no reply to {parent_msg_id}")
+            m = json.loads(self.recv(timeout=left))
+            if m["header"].get("parent_msg_id") == parent_msg_id:
+                return m
+            self.others.append(m)
+
+    def wait_message(self, pred, timeout=10):
+        """The first message (kept in self.others or received) for which pred is true."""
+        import json
+        import time
+        for i, m in enumerate(self.others):
+            if pred(m):
+                return self.others.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no matching message")
+            m = json.loads(self.recv(timeout=left))
+            if pred(m):
+                return m
+            self.others.append(m)
 
     def close(self):
         try:
