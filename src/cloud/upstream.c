@@ -118,7 +118,29 @@ static void finish_error(struct op *op, json_t *err)
     finish(op, NULL, op->objresp ? upstream_object_resp(NULL, err) : err);
 }
 
-/* Refuses op with code/reason and a message, logged once here. */
+/* The StatusError refusing op (logged once, here) about kind/name. */
+static json_t *refusal(struct op *op, int code, const char *reason, const char *kind,
+                       const char *name, const char *msg)
+{
+    char q[600];
+
+    log_warn("edge request refused", "node=%s op=%s resource=%s code=%d why=%s", op->node,
+             op->req->route.operation, op->req->route.resource, code, log_quote(q, sizeof(q), msg));
+    return upstream_status_error(code, reason, kind, name, msg);
+}
+
+/* The 403 refusal of op touching type ns/name (node: a cluster object). */
+static json_t *forbidden(struct op *op, const char *type, const char *name)
+{
+    char msg[512];
+    bool cluster = strcmp(type, "node") == 0;
+
+    snprintf(msg, sizeof(msg), "node \"%s\" may not access %s %s%s%s", op->node, type,
+             cluster ? "" : op_ns(op), cluster ? "" : "/", name);
+    return refusal(op, 403, "Forbidden", type, name, msg);
+}
+
+/* Refuses op with code/reason and a message about op's own object. */
 static void fail(struct op *op, int code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -130,15 +152,12 @@ static void fail(struct op *op, int code, const char *reason, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_warn("edge request refused", "node=%s op=%s resource=%s code=%d why=\"%s\"", op->node,
-             op->req->route.operation, op->req->route.resource, code, msg);
-    finish_error(op, upstream_status_error(code, reason, op->res.type, op_name(op), msg));
+    finish_error(op, refusal(op, code, reason, op->res.type, op_name(op), msg));
 }
 
 static void forbid(struct op *op, const char *type, const char *name)
 {
-    fail(op, 403, "Forbidden", "node \"%s\" may not access %s %s/%s", op->node, type, op_ns(op),
-         name);
+    finish_error(op, forbidden(op, type, name));
 }
 
 /* Whether resp is a success carrying a JSON object. */
@@ -549,15 +568,10 @@ static void on_podstatus_pod(struct op *op, const struct kube_response *resp)
     } else if (!api_ok(resp)) {
         remember_error(op, upstream_status_from_api(resp->err ? 0 : resp->code, resp->object,
                                                     resp->error, "pod", name));
-    } else if (!pod_on_node(resp->object, op->node)) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "node \"%s\" may not access pod %s/%s", op->node, op_ns(op),
-                 name);
-        log_warn("edge request refused", "node=%s op=update resource=%s code=403 why=\"%s\"",
-                 op->node, op->req->route.resource, msg);
-        remember_error(op, upstream_status_error(403, "Forbidden", "pod", name, msg));
     } else if (*uid && strcmp(uid, (have = kube_obj_uid(resp->object)) ? have : "") != 0) {
         send_pod_delete(op);
+    } else if (!pod_on_node(resp->object, op->node)) {
+        remember_error(op, forbidden(op, "pod", name));
     } else {
         json_t *patch = json_pack("{s:O}", "status",
                                   json_object_get(json_array_get(op->data, op->i), "status"));

@@ -172,6 +172,26 @@ class EdgeSession:
             if op == 1:
                 return payload.decode()
 
+    def request(self, frame, timeout=10):
+        """Sends frame (a message as text or a dict) and returns the reply whose
+        parent_msg_id is the frame's msg_id (a dict), skipping other frames;
+        also keeps them in self.skipped."""
+        import json
+        import time
+        msg = json.loads(frame) if isinstance(frame, str) else frame
+        text = frame if isinstance(frame, str) else json.dumps(msg) + "\n"
+        self.send_text(text)
+        self.skipped = getattr(self, "skipped", [])
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no reply to {msg['header']['msg_id']}")
+            m = json.loads(self.recv(timeout=left))
+            if m["header"].get("parent_msg_id") == msg["header"]["msg_id"]:
+                return m
+            self.skipped.append(m)
+
     def close(self):
         try:
             self.sock.close()
