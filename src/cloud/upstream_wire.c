@@ -241,7 +241,8 @@ const char *upstream_parse_delete_uid(const json_t *content, char *buf, size_t n
 }
 
 /* A copy of content, an object of kind (if it says) whose metadata name and
- * namespace (if set) are name and ns. */
+ * namespace (if set) are name and ns (ns NULL: cluster-scoped, any namespace
+ * is ignored). */
 static json_t *copy_object(const json_t *content, const char *kind, const char *ns,
                            const char *name, const char **why)
 {
@@ -258,7 +259,7 @@ static json_t *copy_object(const json_t *content, const char *kind, const char *
         *why = "the content is an object of another kind";
         return NULL;
     }
-    if ((n && *n && strcmp(n, name) != 0) || (s && *s && (!ns || strcmp(s, ns) != 0))) {
+    if ((n && *n && strcmp(n, name) != 0) || (ns && s && *s && strcmp(s, ns) != 0)) {
         *why = "the content names another object than the resource";
         return NULL;
     }
