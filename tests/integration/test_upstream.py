@@ -95,6 +95,10 @@ def env(tmp_path):
         sess = EdgeSession(cloud.ws_port, NODE, certs)
         assert sess.status == 101
         yield api, cloud, sess
+        # a clean stop with requests possibly in flight: exit 0, no sanitizer report
+        cloud.proc.terminate()
+        assert cloud.proc.wait(timeout=20) == 0, cloud.text()
+        assert "Sanitizer" not in cloud.text() and "runtime error" not in cloud.text()
     finally:
         if sess:
             sess.close()
@@ -250,3 +254,20 @@ def test_token_request(env):
         assert r["content"]["ErrStatus"]["code"] == 404, r
         pytest.skip("cedge-apiserver lacks serviceaccounts/<sa>/token")
     assert r["content"]["status"]["token"]
+
+
+def test_api_gone(env):
+    """The Kubernetes API goes away: requests get a 503 Status reply, cloudcore
+    carries on and serves again once the API is back."""
+    api, cloud, sess = env
+    sess.request(REGISTER)
+    api.stop()
+    r = sess.request(QUERY, timeout=30)
+    st = err_status(r["content"])
+    assert st["code"] == 503 and st["reason"] == "ServiceUnavailable", st
+    r = sess.request(NODEPATCH, timeout=30)
+    assert err_status(r["content"]["Err"])["code"] == 503
+    assert cloud.proc.poll() is None
+    api.start()
+    r = sess.request(frame("query", f"default/node/{NODE}"), timeout=30)
+    assert r["content"]["metadata"]["name"] == NODE
