@@ -16,6 +16,7 @@
 #include "cloud/dynamic.h"
 #include "cloud/httpserver.h"
 #include "cloud/secrets.h"
+#include "cloud/upstream.h"
 #include "conf/cloudcore.h"
 
 struct daemon {
@@ -28,6 +29,7 @@ struct daemon {
     struct cloudhub *hub;
     struct cloud_secrets *secrets; /* NULL without a Kubernetes API */
     struct dynamic *dynamic;       /* NULL unless modules.dynamicController.enable */
+    struct upstream *upstream;     /* edge requests; NULL without a Kubernetes API */
 };
 
 /* How long start-up waits for an unreachable Kubernetes API before exiting. */
@@ -41,6 +43,8 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->token_timer, NULL);
+    upstream_free(d->upstream);
+    d->upstream = NULL;
     httpserver_free(d->https);
     d->https = NULL;
     cloudhub_free(d->hub);
@@ -87,6 +91,12 @@ static int serve(struct daemon *d, const struct cloudcore_config *cfg)
         d->dynamic = dynamic_new(&d->loop, d->hub, cloud_secrets_client(d->secrets), &dyo);
     else if (cfg->dynamic_controller_enable)
         log_warn("dynamicController needs cloudHub.websocket and a Kubernetes API", "%s", "");
+    if (d->hub && d->secrets) {
+        const struct upstream_options uo = {.kube = cloud_secrets_client(d->secrets),
+                                            .hub = d->hub};
+        d->upstream = upstream_new(&uo);
+        router_register(cloudhub_router(d->hub), ROUTER_EDGE, upstream_handle, d->upstream);
+    }
     return 0;
 }
 

@@ -173,19 +173,22 @@ class EdgeSession:
             if op == 1:
                 return payload.decode()
 
-    def request(self, frame, parent_msg_id, timeout=10):
-        """Sends frame (str) and returns the decoded reply whose parent_msg_id
-        matches; other messages received meanwhile are kept in self.others."""
+    def request(self, frame, parent_msg_id=None, timeout=10):
+        """Sends frame (a message as text or a dict) and returns the decoded reply
+        whose parent_msg_id is parent_msg_id (default: the frame's msg_id); other
+        messages received meanwhile are kept in self.others."""
         import json
         import time
-        self.send_text(frame)
+        msg = json.loads(frame) if isinstance(frame, str) else frame
+        self.send_text(frame if isinstance(frame, str) else json.dumps(msg) + "\n")
+        parent = parent_msg_id or msg["header"]["msg_id"]
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"no reply to {parent_msg_id}")
+                raise TimeoutError(f"no reply to {parent}")
             m = json.loads(self.recv(timeout=left))
-            if m["header"].get("parent_msg_id") == parent_msg_id:
+            if m["header"].get("parent_msg_id") == parent:
                 return m
             self.others.append(m)
 
