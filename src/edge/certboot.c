@@ -306,6 +306,24 @@ int64_t certboot_rotation_delay_ms(const char *cert_file, int64_t now_s)
     return deadline <= now_s ? 0 : (deadline - now_s) * 1000;
 }
 
+int64_t certboot_retry_delay_ms(const char *cert_file, int64_t now_s)
+{
+    X509 *cert = NULL;
+    int64_t nb, na;
+    int r;
+
+    if ((r = pki_cert_load_pem(cert_file, &cert)) < 0)
+        return r;
+    r = pki_cert_validity(cert, &nb, &na);
+    X509_free(cert);
+    if (r < 0)
+        return r;
+    if (na <= now_s || (na - now_s) / 4 >= 60)
+        return 60000;
+    int64_t ms = (na - now_s) * 1000 / 4;
+    return ms < 1000 ? 1000 : ms;
+}
+
 /* ---- rotation on the thread pool ---- */
 
 struct renew {
