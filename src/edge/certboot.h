@@ -41,9 +41,10 @@ struct certboot_options {
 int certboot_token_split(const char *token, char hash[PKI_SHA256_HEX_LEN], char **jwt);
 
 /*
- * Returns 0 at once when cert_file and key_file load and match; otherwise
- * bootstraps as described above. Errors (logged once with the reason): -EINVAL
- * (no or malformed token), -EKEYREJECTED (the CA's hash does not match the token),
+ * Returns 0 at once when cert_file and key_file load and match (or when
+ * <cert_file>.new matches key_file: a renewal interrupted between its renames,
+ * completed now); otherwise bootstraps as described above. Errors (logged once with the reason):
+ * -EINVAL (no or malformed token), -EKEYREJECTED (the CA's hash does not match the token),
  * -ECONNREFUSED (no httpServer answered), -EACCES (the cloud refused the token),
  * -EBADMSG (unusable answer), -EIO / -errno (files).
  */

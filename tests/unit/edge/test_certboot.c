@@ -132,6 +132,60 @@ static void test_ensure_needs_token(void **state)
     assert_int_equal(certboot_ensure(&o), -ECONNREFUSED); /* port 1 refuses */
 }
 
+/* A renewal that stopped between renaming the new key and the new certificate
+ * (key new, certificate old, <cert>.new present) is completed at start, without
+ * a token; a <cert>.new for another key is left alone. */
+static void test_ensure_finishes_interrupted_write(void **state)
+{
+    char dir[] = "/tmp/cedge-certboot-XXXXXX";
+    EVP_PKEY *old_key = NULL, *new_key = NULL;
+    X509 *old_cert = NULL, *new_cert = NULL, *got = NULL;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    char *cert = xasprintf("%s/edge.crt", dir), *key = xasprintf("%s/edge.key", dir);
+    char *pending = xasprintf("%s/edge.crt.new", dir);
+    struct certboot_options o = {
+        .http_servers = "https://127.0.0.1:1",
+        .token = "",
+        .node = "n1",
+        .ca_file = "/nonexistent/ca.crt",
+        .cert_file = cert,
+        .key_file = key,
+    };
+    assert_int_equal(pki_key_generate(&old_key), 0);
+    assert_int_equal(pki_key_generate(&new_key), 0);
+    assert_int_equal(pki_ca_create(old_key, "edge", 1, &old_cert), 0);
+    assert_int_equal(pki_ca_create(new_key, "edge", 1, &new_cert), 0);
+
+    /* <cert>.new does not match the key: nothing to complete, no token. */
+    assert_int_equal(pki_key_save_pem(new_key, key), 0);
+    assert_int_equal(pki_cert_save_pem(old_cert, cert), 0);
+    assert_int_equal(pki_cert_save_pem(old_cert, pending), 0);
+    assert_int_equal(certboot_ensure(&o), -EINVAL);
+    assert_int_equal(access(pending, F_OK), 0);
+
+    /* It matches: renamed into place. */
+    assert_int_equal(pki_cert_save_pem(new_cert, pending), 0);
+    assert_int_equal(certboot_ensure(&o), 0);
+    assert_int_equal(access(pending, F_OK), -1);
+    assert_int_equal(pki_cert_load_pem(cert, &got), 0);
+    assert_int_equal(X509_cmp(got, new_cert), 0);
+    assert_int_equal(certboot_ensure(&o), 0); /* and stays fine */
+
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+    free(cert);
+    free(key);
+    free(pending);
+    X509_free(got);
+    X509_free(old_cert);
+    X509_free(new_cert);
+    EVP_PKEY_free(old_key);
+    EVP_PKEY_free(new_key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_rotation_delay),
         cmocka_unit_test(test_retry_delay),
         cmocka_unit_test(test_ensure_needs_token),
+        cmocka_unit_test(test_ensure_finishes_interrupted_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
