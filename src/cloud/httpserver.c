@@ -36,7 +36,8 @@ static bool edge_cert_authorized(struct httpserver *h, struct http_request *req)
     if (cn) {
         /* The TLS layer verified it against the CA with OpenSSL's
          * "ssl_client" purpose, which rejects a certificate whose EKU does
-         * not allow ClientAuth. */
+         * not allow ClientAuth. One that failed (expired, another CA) leaves
+         * cn NULL: without a token that is 401, as with KubeEdge. */
         log_debug("edge certificate rotation", "remote=%s cn=%s", http_request_remote(req), cn);
         return true;
     }
@@ -124,7 +125,7 @@ struct httpserver *httpserver_new(uv_loop_t *loop, struct certs *certs,
         .cert_path = certs->cert_file,
         .key_path = certs->key_file,
         .ca_path = certs->ca_file,
-        .client_cert = HTTP_CLIENT_CERT_OPTIONAL,
+        .client_cert = HTTP_CLIENT_CERT_REQUEST,
         .max_body = PKI_CSR_MAX,
         .handler = handle,
         .arg = h,

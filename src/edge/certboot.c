@@ -144,6 +144,24 @@ static bool credentials_ok(const struct certboot_options *o)
     return ok;
 }
 
+/* Completes a write of new credentials that stopped between its two renames
+ * (see request_cert()): the key is new, <cert>.new is its certificate. */
+static bool finish_interrupted(const struct certboot_options *o)
+{
+    struct certboot_options n = *o;
+    char *new_cert = xasprintf("%s.new", o->cert_file);
+    bool ok = false;
+
+    n.cert_file = new_cert;
+    if (credentials_ok(&n) && rename(new_cert, o->cert_file) == 0) {
+        log_warn("completed an interrupted certificate write", "cert=%s key=%s", o->cert_file,
+                 o->key_file);
+        ok = true;
+    }
+    free(new_cert);
+    return ok;
+}
+
 /* Asks base for a certificate for a new key; writes key and certificate. */
 static int request_cert(const struct certboot_options *o, const char *base, const char *jwt,
                         const char *client_cert, const char *client_key)
@@ -154,7 +172,7 @@ static int request_cert(const struct certboot_options *o, const char *base, cons
     size_t csr_len = 0;
     struct buf out = BUF_INIT(CERTBOOT_MAX_RESPONSE);
     struct curl_slist *h = NULL;
-    char *hv;
+    char *hv, *new_cert = NULL, *new_key = NULL;
     int r;
 
     if ((r = pki_key_generate(&key)) < 0 || (r = pki_csr_create(key, NULL, &csr, &csr_len)) < 0)
@@ -196,15 +214,24 @@ static int request_cert(const struct certboot_options *o, const char *base, cons
         r = -EBADMSG;
         goto out;
     }
+    /* Both files are written in full first, then renamed key before cert: a
+     * crash between the renames leaves <cert>.new for finish_interrupted()
+     * instead of a key and certificate that do not match (and no token left to
+     * bootstrap again with). */
+    new_cert = xasprintf("%s.new", o->cert_file);
+    new_key = xasprintf("%s.new", o->key_file);
     if ((r = fs_mkdir_parents(o->key_file)) < 0 || (r = fs_mkdir_parents(o->cert_file)) < 0 ||
-        (r = pki_key_save_pem(key, o->key_file)) < 0 ||
-        (r = pki_cert_save_pem(cert, o->cert_file)) < 0) {
+        (r = pki_key_save_pem(key, new_key)) < 0 || (r = pki_cert_save_pem(cert, new_cert)) < 0 ||
+        (rename(new_key, o->key_file) < 0 && (r = -errno) < 0) ||
+        (rename(new_cert, o->cert_file) < 0 && (r = -errno) < 0)) {
         log_error("cannot write edge certificate", "cert=%s key=%s error=\"%s\"", o->cert_file,
                   o->key_file, err_str(r));
         goto out;
     }
     r = 0;
 out:
+    free(new_cert);
+    free(new_key);
     curl_slist_free_all(h);
     buf_release(&out);
     free(csr);
@@ -255,7 +282,7 @@ int certboot_ensure(const struct certboot_options *o)
     char *jwt = NULL;
     int r = -ECONNREFUSED;
 
-    if (credentials_ok(o))
+    if (credentials_ok(o) || finish_interrupted(o))
         return 0;
     if (!o->token || !*o->token) {
         log_error("no edge certificate and no token to request one", "cert=%s key=%s", o->cert_file,
@@ -304,6 +331,24 @@ int64_t certboot_rotation_delay_ms(const char *cert_file, int64_t now_s)
     if (r < 0 || (r = pki_rotation_deadline(nb, na, &deadline)) < 0)
         return r;
     return deadline <= now_s ? 0 : (deadline - now_s) * 1000;
+}
+
+int64_t certboot_retry_delay_ms(const char *cert_file, int64_t now_s)
+{
+    X509 *cert = NULL;
+    int64_t nb, na;
+    int r;
+
+    if ((r = pki_cert_load_pem(cert_file, &cert)) < 0)
+        return r;
+    r = pki_cert_validity(cert, &nb, &na);
+    X509_free(cert);
+    if (r < 0)
+        return r;
+    if (na <= now_s || (na - now_s) / 4 >= 60)
+        return 60000;
+    int64_t ms = (na - now_s) * 1000 / 4;
+    return ms < 1000 ? 1000 : ms;
 }
 
 /* ---- rotation on the thread pool ---- */

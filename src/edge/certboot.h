@@ -10,7 +10,8 @@
  * use libcurl's blocking easy interface: they run once, before the loop serves.
  *
  * Rotation: certboot_rotation_delay_ms() tells when to renew (70-90 % of the
- * lifetime); certboot_renew_start() renews on libuv's thread pool with the
+ * lifetime), certboot_retry_delay_ms() when to retry after a failure;
+ * certboot_renew_start() renews on libuv's thread pool with the
  * current certificate as the TLS client certificate and reports on the loop.
  */
 #ifndef CEDGE_EDGE_CERTBOOT_H
@@ -40,9 +41,10 @@ struct certboot_options {
 int certboot_token_split(const char *token, char hash[PKI_SHA256_HEX_LEN], char **jwt);
 
 /*
- * Returns 0 at once when cert_file and key_file load and match; otherwise
- * bootstraps as described above. Errors (logged once with the reason): -EINVAL
- * (no or malformed token), -EKEYREJECTED (the CA's hash does not match the token),
+ * Returns 0 at once when cert_file and key_file load and match (or when
+ * <cert_file>.new matches key_file: a renewal interrupted between its renames,
+ * completed now); otherwise bootstraps as described above. Errors (logged once with the reason):
+ * -EINVAL (no or malformed token), -EKEYREJECTED (the CA's hash does not match the token),
  * -ECONNREFUSED (no httpServer answered), -EACCES (the cloud refused the token),
  * -EBADMSG (unusable answer), -EIO / -errno (files).
  */
@@ -53,6 +55,15 @@ int certboot_ensure(const struct certboot_options *o);
  * certificate in cert_file (0 if already past). -errno if it cannot be read.
  */
 int64_t certboot_rotation_delay_ms(const char *cert_file, int64_t now_s);
+
+/*
+ * Milliseconds until the next attempt after a failed renewal: a quarter of the
+ * certificate's remaining lifetime, at least 1 s and at most 60 s (60 s once it
+ * has expired), so that a failing cloudcore is not hammered and a short-lived
+ * certificate still gets its retries before it expires. -errno if cert_file
+ * cannot be read.
+ */
+int64_t certboot_retry_delay_ms(const char *cert_file, int64_t now_s);
 
 /* The renewal finished on the loop thread: status 0 (new key and certificate
  * written) or a negative errno. */

@@ -8,6 +8,8 @@
  * start-up fails (certificate bootstrap, outbox), 2 on bad usage or config.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +50,7 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&ec->rotate, NULL);
 }
 
-static void schedule_rotation(struct edgecore *ec);
+static void schedule_rotation(struct edgecore *ec, bool after_failure);
 
 static void renewed(int status, void *arg)
 {
@@ -59,13 +61,13 @@ static void renewed(int status, void *arg)
         return;
     if (status < 0) {
         log_warn("certificate renewal failed", "error=\"%s\"", err_str(status));
-        schedule_rotation(ec);
+        schedule_rotation(ec, true);
         return;
     }
     log_info("edge certificate renewed", "cert=%s", ec->cb.cert_file);
     if (ec->hub)
         edgehub_reconnect(ec->hub);
-    schedule_rotation(ec);
+    schedule_rotation(ec, false);
 }
 
 static void rotate_cb(uv_timer_t *t)
@@ -75,18 +77,33 @@ static void rotate_cb(uv_timer_t *t)
     if (ec->rotating)
         return;
     ec->rotating = true;
-    if (certboot_renew_start(ec->loop, &ec->cb, renewed, ec) < 0)
+    int r = certboot_renew_start(ec->loop, &ec->cb, renewed, ec);
+    if (r < 0) {
         ec->rotating = false;
+        log_warn("cannot start certificate renewal", "error=\"%s\"", err_str(r));
+        schedule_rotation(ec, true);
+    }
 }
 
-static void schedule_rotation(struct edgecore *ec)
+/*
+ * Arms the rotation timer: at the rotation deadline (at once if it has passed),
+ * or after a failed renewal at certboot_retry_delay_ms(), which stays well
+ * inside a short remaining lifetime. (A fixed 60 s floor here let a certificate
+ * with under a minute left expire before the renewal that needs it.)
+ */
+static void schedule_rotation(struct edgecore *ec, bool after_failure)
 {
-    int64_t delay = certboot_rotation_delay_ms(ec->cb.cert_file, (int64_t)time(NULL));
+    const int64_t now = (int64_t)time(NULL);
+    int64_t delay = after_failure ? certboot_retry_delay_ms(ec->cb.cert_file, now)
+                                  : certboot_rotation_delay_ms(ec->cb.cert_file, now);
 
-    if (delay < 0)
+    if (delay < 0) {
+        log_warn("cannot schedule certificate rotation", "cert=%s error=\"%s\"", ec->cb.cert_file,
+                 err_str((int)delay));
         return;
-    if (delay < 60000)
-        delay = 60000; /* never spin on a failing renewal */
+    }
+    log_info("certificate rotation scheduled", "cert=%s in_s=%" PRId64 " retry=%s",
+             ec->cb.cert_file, delay / 1000, after_failure ? "true" : "false");
     uv_timer_start(&ec->rotate, rotate_cb, (uint64_t)delay, 0);
 }
 
@@ -180,7 +197,7 @@ static int run(struct edgecore_config *cfg, const char *config_file)
     uv_signal_start(&ec.sigterm, on_signal, SIGTERM);
     uv_signal_start(&ec.sigint, on_signal, SIGINT);
     if (cfg->edge_hub.rotate_certificates)
-        schedule_rotation(&ec);
+        schedule_rotation(&ec, false);
     log_info("edgecore started", "node=%s servers=%s", node, cfg->edge_hub.ws_server);
     edgehub_start(ec.hub);
     uv_run(ec.loop, UV_RUN_DEFAULT);

@@ -47,6 +47,11 @@ enum http_client_cert {
     HTTP_CLIENT_CERT_NONE = 0, /* no CertificateRequest */
     HTTP_CLIENT_CERT_OPTIONAL, /* asked for; verified against ca_path if sent */
     HTTP_CLIENT_CERT_REQUIRED, /* the handshake fails without a verified cert */
+    /* Asked for and verified if sent, but a certificate that fails verification
+     * (expired, another CA) does not fail the handshake: the request goes on
+     * unauthenticated (http_request_peer_cn() NULL) so that the handler can answer
+     * 401, like Go's tls.RequestClientCert as KubeEdge's cloudcore port uses it. */
+    HTTP_CLIENT_CERT_REQUEST,
 };
 
 /*

@@ -87,6 +87,15 @@ static void log_ssl_error(const char *what)
     ERR_clear_error();
 }
 
+/* HTTP_CLIENT_CERT_REQUEST: the handshake goes on whatever the verdict, which
+ * SSL_get_verify_result() still reports (tls_established()). */
+static int verify_later(int preverify_ok, X509_STORE_CTX *x)
+{
+    (void)preverify_ok;
+    (void)x;
+    return 1;
+}
+
 static SSL_CTX *tls_ctx_new(struct http_server *srv)
 {
     const struct http_server_options *o = &srv->o;
@@ -115,7 +124,8 @@ static SSL_CTX *tls_ctx_new(struct http_server *srv)
         int mode = SSL_VERIFY_PEER;
         if (o->client_cert == HTTP_CLIENT_CERT_REQUIRED)
             mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        SSL_CTX_set_verify(ctx, mode, NULL);
+        SSL_CTX_set_verify(ctx, mode,
+                           o->client_cert == HTTP_CLIENT_CERT_REQUEST ? verify_later : NULL);
         static const unsigned char sid[] = "cedge-http";
         SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
     }
@@ -151,10 +161,14 @@ static int tls_established(struct http_conn *c)
 
     c->tls_done = true;
     X509 *peer = SSL_get1_peer_certificate(c->ssl);
-    if (peer && SSL_get_verify_result(c->ssl) == X509_V_OK) {
+    long vr = SSL_get_verify_result(c->ssl);
+    if (peer && vr == X509_V_OK) {
         X509_NAME *subj = X509_get_subject_name(peer);
         c->peer_cn = name_entry(subj, NID_commonName);
         c->peer_org = name_entry(subj, NID_organizationName);
+    } else if (peer) {
+        log_info("http: client certificate not accepted", "error=\"%s\"",
+                 X509_verify_cert_error_string(vr));
     }
     X509_free(peer);
     SSL_get0_alpn_selected(c->ssl, &alpn, &alen);

@@ -12,136 +12,13 @@ edge.
 """
 import os
 import re
-import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, free_port, wait_for
-from kubeedge_edge import https_request
-
-KEEPALIVE = 3  # cloudcore's keepaliveInterval, seconds
-
-
-class Cloud:
-    """cloudcore in dir; start() may be called again after kill() (same CA files)."""
-
-    def __init__(self, d):
-        self.dir = d
-        self.ws_port, self.https_port = free_port(), free_port()
-        self.config = d / "cloudcore.yaml"
-        self.config.write_text(f"""apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    keepaliveInterval: {KEEPALIVE}
-    nodeLimit: 100
-    tlsCAFile: {d}/ca/rootCA.crt
-    tlsCAKeyFile: {d}/ca/rootCA.key
-    tlsCertFile: {d}/certs/server.crt
-    tlsPrivateKeyFile: {d}/certs/server.key
-    websocket: {{address: 127.0.0.1, port: {self.ws_port}}}
-    https: {{address: 127.0.0.1, port: {self.https_port}}}
-""")
-        self.path = d / "cloudcore.log"
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.mark = len(self.text())
-        self.log = open(self.path, "ab")
-        self.proc = subprocess.Popen([str(BIN / "cloudcore"), "--config", str(self.config)],
-                                     stdout=self.log, stderr=self.log)
-        wait_for(lambda: https_request(self.https_port, "/healthz", timeout=2)[0] == 200,
-                 timeout=30, what="cloudcore https")
-        wait_for(lambda: "websocket listening" in self.text()[self.mark:], timeout=10,
-                 what="cloudcore websocket")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        if not self.log.closed:
-            self.log.close()
-
-    def stop(self):
-        """SIGTERM; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise AssertionError("cloudcore did not stop on SIGTERM")
-        self.log.close()
-        return self.proc.returncode
-
-    def text(self):
-        return self.path.read_text(errors="replace") if self.path.exists() else ""
-
-    @property
-    def token(self):
-        return (self.dir / "ca" / "token").read_text().strip()
-
-
-class Edge:
-    def __init__(self, d, cloud, node="edge-1", token=None, ws_server=None):
-        self.dir = d
-        d.mkdir(exist_ok=True)
-        self.config = d / "edgecore.yaml"
-        ws = ws_server or f"127.0.0.1:{cloud.ws_port}"
-        self.config.write_text(f"""
-database:
-  dataSource: {d}/edgecore.db
-modules:
-  edged:
-    hostnameOverride: {node}
-  edgeHub:
-    heartbeat: 1
-    token: "{token if token is not None else cloud.token}"
-    httpServer: "https://127.0.0.1:{cloud.https_port}"
-    tlsCaFile: {d}/ca/rootCA.crt
-    tlsCertFile: {d}/certs/server.crt
-    tlsPrivateKeyFile: {d}/certs/server.key
-    rotateCertificates: false
-    websocket:
-      server: "{ws}"
-      handshakeTimeout: 5
-""")
-        self.path = d / "edgecore.log"
-        self.proc = None
-
-    def cmd(self):
-        return [str(BIN / "edgecore"), "--config", str(self.config), "-v", "debug"]
-
-    def start(self):
-        self.log = open(self.path, "w")
-        self.proc = subprocess.Popen(self.cmd(), stdout=self.log, stderr=subprocess.STDOUT)
-        return self
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-                raise AssertionError("edgecore did not stop on SIGTERM")
-        self.log.close()
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def text(self):
-        return self.path.read_text(errors="replace") if self.path.exists() else ""
+from conftest import free_port, wait_for
+from procs import KEEPALIVE, Cloud, Edge
 
 
 @pytest.fixture

@@ -883,6 +883,37 @@ static void test_client_cert_optional(void **state)
     fixture_free(f);
 }
 
+static void client_rogue(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = tls_easy(f, &s, CURL_HTTP_VERSION_1_1, "rogue");
+    perform(f, c, 0, "/cn");
+    curl_easy_cleanup(c);
+}
+
+/* REQUEST: a certificate that fails verification leaves the request
+ * unauthenticated instead of failing the handshake; a good one is seen. */
+static void test_client_cert_request(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_REQUEST);
+
+    run_client(f, client_rogue);
+    assert_int_equal(f->curl_rc[0], CURLE_OK);
+    assert_int_equal(f->status[0], 200);
+    assert_string_equal(f->seen_cn, "");
+    fixture_free(f);
+
+    f = tls_server(HTTP_CLIENT_CERT_REQUEST);
+    run_client(f, client_certs);
+    assert_int_equal(f->curl_rc[0], CURLE_OK);
+    assert_int_equal(f->curl_rc[1], CURLE_OK);
+    assert_int_equal(f->curl_rc[2], CURLE_OK);
+    assert_string_equal(f->seen_cn, "node1");
+    assert_string_equal(f->seen_org, "system:nodes");
+    fixture_free(f);
+}
+
 /* Reads into body[i] until the peer closes (bounded by SO_RCVTIMEO). */
 static void raw_read_all(struct fixture *f, int fd, int i)
 {
@@ -1162,6 +1193,7 @@ int main(void)
         cmocka_unit_test(test_http1_only),
         cmocka_unit_test(test_client_cert_required),
         cmocka_unit_test(test_client_cert_optional),
+        cmocka_unit_test(test_client_cert_request),
         cmocka_unit_test(test_livelock_input),
         cmocka_unit_test(test_pipelined_bodies),
         cmocka_unit_test(test_413_after_full_body),
