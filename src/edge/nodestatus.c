@@ -159,6 +159,8 @@ json_t *nodestatus_node_object(const char *node, const char *kubelet_version)
 static void store_reply(struct nodestatus *ns, int err, const struct proto_message *reply,
                         const char *what)
 {
+    if (err == -ECANCELED)
+        return; /* shutting down */
     if (err < 0) {
         log_warn("no answer from the cloud", "request=%s node=%s error=\"%s\"", what, ns->node,
                  err_str(err));
