@@ -4,8 +4,10 @@
  *
  * So far: validates edgecore.yaml, obtains the edge certificate from the token
  * when it has none (edge/certboot.h), then runs EdgeHub (edge/edgehub.h) on one
- * libuv loop until SIGTERM or SIGINT. Exit codes: 0 after a signal, 1 when
- * start-up fails (certificate bootstrap, outbox), 2 on bad usage or config.
+ * libuv loop until SIGTERM or SIGINT, with MetaManager (edge/metamanager.h)
+ * keeping the node store (database.dataSource) in step with the cloud. Exit
+ * codes: 0 after a signal, 1 when start-up fails (certificate bootstrap, node
+ * store, outbox), 2 on bad usage or config.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,7 +27,9 @@
 #include "conf/edgecore.h"
 #include "edge/certboot.h"
 #include "edge/edgehub.h"
+#include "edge/metamanager.h"
 #include "edge/outbox.h"
+#include "store/store.h"
 
 struct edgecore {
     struct edgecore_config *cfg;
@@ -34,6 +38,10 @@ struct edgecore {
     uv_timer_t rotate;
     struct edgehub *hub;
     struct outbox *outbox;
+    struct store *store;     /* the node store, shared by MetaManager and MetaServer */
+    uv_prepare_t flush_prep; /* group commit: store_flush() once per loop iteration */
+    uv_check_t flush_check;
+    struct metamanager *mm;
     struct certboot_options cb;
     bool rotating;
 };
@@ -43,11 +51,54 @@ static void on_signal(uv_signal_t *s, int signum)
     struct edgecore *ec = s->data;
 
     log_info("shutting down", "signal=%d", signum);
+    metamanager_stop(ec->mm);
     edgehub_free(ec->hub);
     ec->hub = NULL;
     uv_close((uv_handle_t *)&ec->sigterm, NULL);
     uv_close((uv_handle_t *)&ec->sigint, NULL);
     uv_close((uv_handle_t *)&ec->rotate, NULL);
+    uv_close((uv_handle_t *)&ec->flush_prep, NULL);
+    uv_close((uv_handle_t *)&ec->flush_check, NULL);
+}
+
+/*
+ * Group commit (store.h): writes made while handling one loop iteration's
+ * events commit together. The check handle runs right after I/O callbacks;
+ * the prepare handle catches writes made by timer callbacks before the loop
+ * blocks. Acks are sent from the commit callbacks.
+ */
+static void flush_store(struct edgecore *ec)
+{
+    if (store_has_pending(ec->store))
+        store_flush(ec->store);
+}
+
+static void flush_prep_cb(uv_prepare_t *h)
+{
+    flush_store(h->data);
+}
+
+static void flush_check_cb(uv_check_t *h)
+{
+    flush_store(h->data);
+}
+
+/* Opens the node store; never empties a file it cannot use. */
+static int open_store(struct edgecore *ec)
+{
+    const struct store_options so = {.history = 1000, .busy_timeout_ms = 1000};
+    char *msg = NULL;
+    int r = fs_mkdir_parents(ec->cfg->db_source);
+
+    if (r == 0)
+        r = store_open(ec->cfg->db_source, &so, &ec->store, &msg);
+    if (r < 0) {
+        fprintf(stderr, "edgecore: cannot open the node store %s: %s\n", ec->cfg->db_source,
+                msg ? msg : err_str(r));
+        free(msg);
+        return r;
+    }
+    return 0;
 }
 
 static void schedule_rotation(struct edgecore *ec, bool after_failure);
@@ -169,11 +220,14 @@ static int run(struct edgecore_config *cfg, const char *config_file)
         return CLI_EXIT_FAILURE;
     }
     forget_token(cfg, config_file);
+    if (open_store(&ec) < 0)
+        return CLI_EXIT_FAILURE;
     char *outbox_path = xasprintf("%s.outbox", cfg->db_source);
     r = outbox_open(outbox_path, cfg->edge_hub.outbox_limit, &ec.outbox);
     free(outbox_path);
     if (r < 0) {
         fprintf(stderr, "edgecore: cannot open the outbox: %s\n", err_str(r));
+        store_close(ec.store);
         return CLI_EXIT_FAILURE;
     }
 
@@ -190,6 +244,19 @@ static int run(struct edgecore_config *cfg, const char *config_file)
         .outbox = ec.outbox,
     };
     ec.hub = edgehub_new(ec.loop, &ho);
+    const struct metamanager_options mo = {
+        .node = node,
+        .node_namespace = cfg->edged.register_node_namespace,
+        .status_interval_s = (unsigned)cfg->edged.node_status_update_frequency,
+        .lease_duration_s = (unsigned)cfg->edged.node_lease_duration,
+        .query_timeout_s = (unsigned)cfg->meta_manager.remote_query_timeout,
+    };
+    ec.mm = metamanager_new(ec.loop, ec.hub, ec.store, &mo);
+    uv_prepare_init(ec.loop, &ec.flush_prep);
+    uv_check_init(ec.loop, &ec.flush_check);
+    ec.flush_prep.data = ec.flush_check.data = &ec;
+    uv_prepare_start(&ec.flush_prep, flush_prep_cb);
+    uv_check_start(&ec.flush_check, flush_check_cb);
     uv_signal_init(ec.loop, &ec.sigterm);
     uv_signal_init(ec.loop, &ec.sigint);
     uv_timer_init(ec.loop, &ec.rotate);
@@ -201,6 +268,8 @@ static int run(struct edgecore_config *cfg, const char *config_file)
     log_info("edgecore started", "node=%s servers=%s", node, cfg->edge_hub.ws_server);
     edgehub_start(ec.hub);
     uv_run(ec.loop, UV_RUN_DEFAULT);
+    metamanager_free(ec.mm);
+    store_close(ec.store);
     outbox_close(ec.outbox);
     uv_loop_close(ec.loop);
     log_info("edgecore stopped", "node=%s", node);
