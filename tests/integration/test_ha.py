@@ -1,0 +1,226 @@
+"""CloudCore HA: two cloudcores behind one Lease against cedge-apiserver.
+
+Exactly one leads (the Lease names it); /readyz is 200 on it and 503 on the
+standby; a scripted KubeEdge edge is refused by the standby with 503 and
+accepted by the leader; our edgecore, given both addresses, follows the
+leader through a kill -9 (takeover after the lease expires) and a SIGTERM
+(the leader clears the holder: takeover within about a retry period); the
+old leader restarted is a standby. Durations are short (3 s / 2 s / 0.5 s);
+the timing asserts are generous because the machine is shared. Every daemon
+is killed in a finally block.
+"""
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from apiserver import APIServer
+from conftest import BIN, free_port, run, wait_for
+from kubeedge_edge import EdgeSession, bootstrap, https_request
+from test_channel import Edge
+
+LEASE, RENEW, RETRY = 3.0, 2.0, 0.5
+LEASE_PATH = "/apis/coordination.k8s.io/v1/namespaces/kubeedge/leases/cloudcorelease"
+
+
+class Cloud:
+    def __init__(self, d, kubeconfig):
+        self.dir = d
+        d.mkdir()
+        self.ws_port, self.https_port = free_port(), free_port()
+        self.config = d / "cloudcore.yaml"
+        self.config.write_text(f"""apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+kubeAPIConfig:
+  kubeConfig: {kubeconfig}
+leaderelection:
+  leaderElect: true
+  leaseDuration: {int(LEASE * 1000)}ms
+  renewDeadline: {int(RENEW * 1000)}ms
+  retryPeriod: {int(RETRY * 1000)}ms
+modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    keepaliveInterval: 5
+    tlsCAFile: {d}/ca/rootCA.crt
+    tlsCAKeyFile: {d}/ca/rootCA.key
+    tlsCertFile: {d}/certs/server.crt
+    tlsPrivateKeyFile: {d}/certs/server.key
+    websocket: {{address: 127.0.0.1, port: {self.ws_port}}}
+    https: {{address: 127.0.0.1, port: {self.https_port}}}
+""")
+        self.path = d / "cloudcore.log"
+        self.proc = None
+        self.log = None
+
+    def start(self):
+        self.mark = len(self.text())
+        self.log = open(self.path, "ab")
+        self.proc = subprocess.Popen([str(BIN / "cloudcore"), "--config", str(self.config)],
+                                     stdout=self.log, stderr=self.log)
+        wait_for(lambda: self.proc.poll() is None and self.identity(), timeout=30,
+                 what=f"leader election started: {self.text()}")
+        return self
+
+    def identity(self):
+        m = re.findall(r"leader election started.*identity=(\S+)", self.text()[self.mark:])
+        return m[-1] if m else None
+
+    def readyz(self):
+        return https_request(self.https_port, "/readyz", timeout=3)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.log and not self.log.closed:
+            self.log.close()
+
+    def terminate(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.log.close()
+        return self.proc.returncode
+
+    def text(self):
+        return self.path.read_text(errors="replace") if self.path.exists() else ""
+
+
+def connected(cloud, node, since=0):
+    return re.search(r'msg="edge connected" node=' + re.escape(node) + r" ",
+                     cloud.text()[since:]) is not None
+
+
+def lease(api):
+    status, body, _ = api.raw("GET", LEASE_PATH)
+    return body["spec"] if status == 200 else None
+
+
+def holder(api):
+    spec = lease(api)
+    return spec.get("holderIdentity", "") if spec else None
+
+
+@pytest.fixture
+def api(tmp_path):
+    d = tmp_path / "api"
+    d.mkdir()
+    a = APIServer(str(d))
+    try:
+        yield a.start()
+    finally:
+        a.stop()
+
+
+def wait_leader(api, clouds, timeout):
+    ids = {c.identity(): c for c in clouds if c.proc and c.proc.poll() is None}
+    h = wait_for(lambda: holder(api) in ids and holder(api), timeout=timeout,
+                 what="a leader among " + ", ".join(ids))
+    return ids[h]
+
+
+def test_failover(api, tmp_path):
+    clouds = [Cloud(tmp_path / f"cloud{i}", api.kubeconfig) for i in (1, 2)]
+    edge = None
+    try:
+        for c in clouds:
+            c.start()
+        leader = wait_leader(api, clouds, timeout=30)
+        standby = clouds[1] if leader is clouds[0] else clouds[0]
+        wait_for(lambda: leader.readyz()[0] == 200, timeout=10, what="leader ready")
+        status, body = standby.readyz()
+        assert status == 503, body
+        assert b"standby" in body and leader.identity().encode() in body, body
+        assert https_request(standby.https_port, "/healthz")[0] == 200
+        assert https_request(leader.https_port, "/healthz")[0] == 200
+        time.sleep(2 * RETRY)
+        assert holder(api) == leader.identity(), "exactly one leader, and it stays"
+
+        # a KubeEdge edge: certificates from either replica, a session only on the leader
+        token = (leader.dir / "ca" / "token").read_text().strip()
+        w = tmp_path / "kubeedge"
+        w.mkdir()
+        certs = bootstrap(standby.https_port, token, "ke-1", str(w))
+        refused = EdgeSession(standby.ws_port, "ke-1", certs=certs)
+        assert refused.status == 503, refused.status
+        assert b"standby" in refused.body and b"leader is " + leader.identity().encode() in \
+            refused.body, refused.body
+        refused.close()
+        ok = EdgeSession(leader.ws_port, "ke-1", certs=certs)
+        assert ok.status == 101, (ok.status, ok.body)
+        ok.close()
+
+        # our edgecore with both addresses
+        edge = Edge(tmp_path / "edge", leader, node="edge-1", token=token,
+                    ws_server=f"127.0.0.1:{standby.ws_port},127.0.0.1:{leader.ws_port}").start()
+        wait_for(lambda: connected(leader, "edge-1"), timeout=30, what="edgecore on the leader")
+
+        # kill -9: the standby takes over once the lease expires
+        transitions = lease(api)["leaseTransitions"]
+        t0 = time.monotonic()
+        leader.kill()
+        wait_for(lambda: holder(api) == standby.identity(), timeout=3 * (LEASE + RETRY) + 5,
+                 what="takeover after kill -9")
+        took = time.monotonic() - t0
+        assert took < 3 * (LEASE + RETRY), took
+        assert lease(api)["leaseTransitions"] == transitions + 1
+        wait_for(lambda: standby.readyz()[0] == 200, timeout=5, what="new leader ready")
+        wait_for(lambda: connected(standby, "edge-1"), timeout=30,
+                 what="edgecore reconnects to the new leader")
+        print(f"takeover after kill -9: {took:.2f}s")
+
+        # the old leader comes back as a standby
+        old = leader
+        old.start()
+        wait_for(lambda: old.readyz()[0] == 503, timeout=10, what="restarted replica standby")
+        time.sleep(LEASE + RETRY)
+        assert holder(api) == standby.identity()
+        assert old.readyz()[0] == 503
+
+        # SIGTERM: the holder is cleared and the other takes over at once
+        new_leader = standby
+        t0 = time.monotonic()
+        assert new_leader.terminate() == 0
+        released = time.monotonic() - t0
+        assert "lease released" in new_leader.text(), new_leader.text()[-2000:]
+        wait_for(lambda: holder(api) == old.identity(), timeout=3 * (LEASE + RETRY),
+                 what="takeover after SIGTERM")
+        took = time.monotonic() - t0
+        print(f"takeover after SIGTERM: {took:.2f}s (shutdown {released:.2f}s)")
+        assert took < LEASE, f"handover after SIGTERM took {took:.2f}s: the lease was not released"
+        wait_for(lambda: old.readyz()[0] == 200, timeout=5, what="old leader leads again")
+        wait_for(lambda: connected(old, "edge-1", old.mark), timeout=30,
+                 what="edgecore follows to the old leader")
+    finally:
+        if edge is not None:
+            edge.kill()
+        for c in clouds:
+            c.kill()
+
+
+def test_unreachable_api_leader_steps_down(api, tmp_path):
+    """The API server frozen (SIGSTOP) for longer than renewDeadline: the leader
+    stops serving on its own, before the lease could expire for anyone else;
+    when the API is back it renews the lease it still holds."""
+    c = Cloud(tmp_path / "cloud", api.kubeconfig)
+    try:
+        c.start()
+        wait_leader(api, [c], timeout=30)
+        wait_for(lambda: c.readyz()[0] == 200, timeout=10, what="leader ready")
+        t0 = time.monotonic()
+        api.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: c.readyz()[0] == 503, timeout=3 * (RENEW + RETRY),
+                     what="leader steps down")
+            took = time.monotonic() - t0
+        finally:
+            api.proc.send_signal(signal.SIGCONT)
+        assert took >= RENEW - RETRY, took
+        assert "could not renew the lease within renewDeadline" in c.text()
+        wait_for(lambda: c.readyz()[0] == 200, timeout=30, what="leads again")
+        assert holder(api) == c.identity()
+    finally:
+        c.kill()
