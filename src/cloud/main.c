@@ -10,6 +10,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/log.h"
 #include "cli/cli.h"
@@ -157,7 +158,9 @@ static int run(const struct cloudcore_config *cfg)
     struct buf err = BUF_INIT(1024);
     int rc = CLI_EXIT_FAILURE;
     const char *kubeconfig = cfg->kube_api.kube_config, *master = cfg->kube_api.master;
-    bool kube = (kubeconfig && kubeconfig[0]) || (master && master[0]);
+    /* Neither set: in a pod, the in-cluster service account (as client-go). */
+    bool kube =
+        (kubeconfig && kubeconfig[0]) || (master && master[0]) || getenv("KUBERNETES_SERVICE_HOST");
 
     if (!cfg->cloud_hub.enable) {
         log_error("modules.cloudHub.enable is false: nothing to serve", "%s", "");

@@ -10,6 +10,7 @@ the timing asserts are generous because the machine is shared. Every daemon
 is killed in a finally block.
 """
 import json
+import os
 import re
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import time
 import pytest
 
 from apiserver import APIServer
-from conftest import BIN, free_port, run, wait_for
+from conftest import BIN, SRC, free_port, run, wait_for
 from kubeedge_edge import EdgeSession, bootstrap, https_request
 from test_channel import Edge
 
@@ -139,6 +140,12 @@ def test_failover(api, tmp_path):
         time.sleep(2 * RETRY)
         assert holder(api) == leader.identity(), "exactly one leader, and it stays"
 
+        # keepalived's check script (deploy/ha): 0 on the leader's host only
+        script = str(SRC / "deploy" / "ha" / "check_cloudcore.sh")
+        for c, want in ((leader, 0), (standby, 1)):
+            env = dict(os.environ, CLOUDCORE_READYZ_URL=f"https://127.0.0.1:{c.https_port}/readyz")
+            assert subprocess.run(["sh", script], env=env, timeout=10).returncode == want
+
         # a KubeEdge edge: certificates from either replica, a session only on the leader
         token = (leader.dir / "ca" / "token").read_text().strip()
         w = tmp_path / "kubeedge"
@@ -224,3 +231,48 @@ def test_unreachable_api_leader_steps_down(api, tmp_path):
         assert holder(api) == c.identity()
     finally:
         c.kill()
+
+
+def test_keadm_init_manifests_apply(api):
+    r = run("keadm", "init", "--replicas", "2", "--advertise-address", "10.0.0.1,10.0.0.2",
+            "--node-selector", "node-role.kubernetes.io/cloud=", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n---\n") + r.stdout.startswith("---\n") == 9, r.stdout
+    dry = api.kubectl("apply", "--dry-run=client", "-f", "-", input=r.stdout)
+    assert dry.stdout.count("(dry run)") == 9, dry.stdout
+    real = api.kubectl("apply", "-f", "-", input=r.stdout)
+    assert "deployment.apps/cloudcore created" in real.stdout, real.stdout
+    d = json.loads(api.kubectl("get", "deploy", "-n", "kubeedge", "cloudcore", "-o",
+                               "json").stdout)
+    assert d["spec"]["replicas"] == 2
+    cm = json.loads(api.kubectl("get", "cm", "-n", "kubeedge", "cloudcore", "-o", "json").stdout)
+    assert "leaderElect: true" in cm["data"]["cloudcore.yaml"]
+    api.kubectl("get", "crd", "objectsyncs.reliablesyncs.kubeedge.io",
+                "clusterobjectsyncs.reliablesyncs.kubeedge.io")
+
+    # without --dry-run keadm applies through the API itself (updating what exists)
+    r = run("keadm", "init", "--replicas", "3", "--advertise-address", "10.0.0.1",
+            "--kube-config", api.kubeconfig)
+    assert r.returncode == 0, r.stderr
+    assert "deployment.apps/cloudcore configured" in r.stdout, r.stdout
+    d = json.loads(api.kubectl("get", "deploy", "-n", "kubeedge", "cloudcore", "-o",
+                               "json").stdout)
+    assert d["spec"]["replicas"] == 3
+
+    # deploy/ha holds keadm's output for --vip 192.168.1.100/24 --interface eth0
+    ha = SRC / "deploy" / "ha"
+    for role in ("master", "backup"):
+        r = run("keadm", "init", "--print-keepalived", role, "--vip", "192.168.1.100/24",
+                "--interface", "eth0")
+        assert r.returncode == 0, r.stderr
+        _, conf, script = r.stdout.split("#### file: ")
+        assert conf.split("\n", 1)[1].rstrip("\n") + "\n" == \
+            (ha / f"keepalived-{role}.conf").read_text()
+        assert script.split("\n", 1)[1] == (ha / "check_cloudcore.sh").read_text()
+        assert "vrrp_instance" in conf and "https://127.0.0.1:10002/readyz" in script
+
+    for args, flag in ((["--replicas", "0", "--advertise-address", "10.0.0.1"], "--replicas"),
+                       (["--print-keepalived", "backup", "--interface", "eth0"], "--vip"),
+                       (["--advertise-address", "10.0.0"], "--advertise-address")):
+        r = run("keadm", "init", *args)
+        assert r.returncode == 2 and flag in r.stderr, (args, r.stderr)
