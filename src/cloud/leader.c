@@ -337,7 +337,10 @@ const char *leader_identity(const struct leader *l)
 
 const char *leader_holder(const struct leader *l)
 {
-    return l->leading ? l->identity : l->obs.holder;
+    if (l->leading)
+        return l->identity;
+    /* stepped down without reading another holder: unknown, not us */
+    return strcmp(l->obs.holder, l->identity) == 0 ? "" : l->obs.holder;
 }
 
 static void finish_release(struct leader *l)

@@ -20,7 +20,7 @@ import pytest
 
 from apiserver import APIServer
 from conftest import BIN, SRC, free_port, run, wait_for
-from kubeedge_edge import EdgeSession, bootstrap, https_request
+from kubeedge_edge import EdgeSession, WsClosed, bootstrap, https_request
 from test_channel import Edge
 
 LEASE, RENEW, RETRY = 3.0, 2.0, 0.5
@@ -210,25 +210,45 @@ def test_failover(api, tmp_path):
 
 def test_unreachable_api_leader_steps_down(api, tmp_path):
     """The API server frozen (SIGSTOP) for longer than renewDeadline: the leader
-    stops serving on its own, before the lease could expire for anyone else;
-    when the API is back it renews the lease it still holds."""
+    stops serving on its own (dropping its edges), before the lease could
+    expire for anyone else; when the API is back it renews the lease it still
+    holds. A Lease deleted under the leader is recreated."""
     c = Cloud(tmp_path / "cloud", api.kubeconfig)
     try:
         c.start()
         wait_leader(api, [c], timeout=30)
         wait_for(lambda: c.readyz()[0] == 200, timeout=10, what="leader ready")
+        w = tmp_path / "kubeedge"
+        w.mkdir()
+        certs = bootstrap(c.https_port, (c.dir / "ca" / "token").read_text(), "ke-1", str(w))
+        session = EdgeSession(c.ws_port, "ke-1", certs=certs)
+        assert session.status == 101
         t0 = time.monotonic()
         api.proc.send_signal(signal.SIGSTOP)
         try:
             wait_for(lambda: c.readyz()[0] == 503, timeout=3 * (RENEW + RETRY),
                      what="leader steps down")
             took = time.monotonic() - t0
+            # its edge sessions are dropped at once (close 1012), new ones refused
+            with pytest.raises(WsClosed) as closed:
+                session.recv(timeout=5)
+            assert closed.value.code == 1012
+            refused = EdgeSession(c.ws_port, "ke-1", certs=certs)
+            assert refused.status == 503 and b"leader is unknown" in refused.body, refused.body
+            refused.close()
         finally:
             api.proc.send_signal(signal.SIGCONT)
+            session.close()
         assert took >= RENEW - RETRY, took
         assert "could not renew the lease within renewDeadline" in c.text()
         wait_for(lambda: c.readyz()[0] == 200, timeout=30, what="leads again")
         assert holder(api) == c.identity()
+
+        # the Lease deleted under the leader: recreated, still leading
+        api.kubectl("delete", "lease", "-n", "kubeedge", "cloudcorelease")
+        wait_for(lambda: holder(api) == c.identity(), timeout=10, what="lease recreated")
+        assert "lease deleted under the leader; recreating" in c.text()
+        assert c.readyz()[0] == 200
     finally:
         c.kill()
 
