@@ -194,7 +194,7 @@ static void step_down(struct leader *l, const char *why)
 
 static void attempt_failed(struct leader *l, const char *what, const struct kube_response *resp)
 {
-    if (l->failures++ == 0 || resp->code != 409)
+    if (l->failures++ == 0) /* once per streak: an unreachable API fails every period */
         log_warn("lease attempt failed", "lease=%s/%s step=%s code=%d why=\"%s\"", l->ns, l->name,
                  what, resp->code, resp->err ? resp->error : resp->status.message);
     if (l->leading && mono_ns() - l->renewed_ns > l->o.renew_ms * NS_PER_MS)
@@ -213,6 +213,9 @@ static void on_write(struct kube_req *req, const struct kube_response *resp, voi
         attempt_failed(l, resp->code == 409 ? "write (conflict)" : "write", resp);
         return;
     }
+    if (l->failures)
+        log_info("lease attempts succeed again", "lease=%s/%s failed=%u", l->ns, l->name,
+                 l->failures);
     l->failures = 0;
     l->renewed_ns = l->req_started_ns;
     json_decref(l->written);
