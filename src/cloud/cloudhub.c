@@ -58,6 +58,8 @@ struct cloudhub {
     } listeners[HUB_LISTENERS];
     size_t n_listeners;
     const char *refuse_why; /* body of the refusal being sent (see error_body) */
+    bool standby;           /* not serving: refuse upgrades (cloudhub_set_serving) */
+    char *standby_why;      /* the refusal's text while standby; owned */
 };
 
 /* ---- accept rules ---------------------------------------------------------- */
@@ -344,8 +346,10 @@ static int on_accept(struct ws_conn *ws, struct http_request *req, void *arg)
         .node_limit = hub->o.node_limit,
     };
     const char *why = NULL;
-    int status = cloudhub_accept_check(&a, &why);
+    int status = hub->standby ? 503 : cloudhub_accept_check(&a, &why);
 
+    if (hub->standby)
+        why = hub->standby_why;
     if (status) {
         char qnode[160];
         log_info("edge connection refused", "remote=%s node=%s status=%d why=\"%s\"",
@@ -451,6 +455,7 @@ void cloudhub_free(struct cloudhub *hub)
         return;
     http_server_free(hub->srv); /* every session's close callback runs here */
     router_free(hub->router);
+    free(hub->standby_why);
     free(hub);
 }
 
@@ -477,4 +482,49 @@ int cloudhub_on_event(struct cloudhub *hub, cloudhub_event_cb cb, void *arg)
     hub->listeners[hub->n_listeners].arg = arg;
     hub->n_listeners++;
     return 0;
+}
+
+/* Closes every current session: each is unlinked (publishing its
+ * disconnection) before its WebSocket closes. */
+static void drop_all(struct cloudhub *hub, int code, const char *reason)
+{
+    size_t dropped = 0;
+
+    for (size_t b = 0; b < HUB_BUCKETS; b++) {
+        while (hub->table[b]) {
+            struct session *s = hub->table[b];
+            unlink_session(s);
+            if (s->ws)
+                ws_close(s->ws, code, reason);
+            dropped++;
+        }
+    }
+    if (dropped)
+        log_info("edge sessions dropped", "count=%zu why=\"%s\"", dropped, reason);
+}
+
+void cloudhub_set_serving(struct cloudhub *hub, bool serving, const char *leader)
+{
+    bool was_serving = !hub->standby;
+
+    free(hub->standby_why);
+    hub->standby_why = NULL;
+    hub->standby = !serving;
+    if (serving) {
+        if (!was_serving)
+            log_info("cloudhub serving edges", "%s", "");
+        return;
+    }
+    hub->standby_why = xasprintf("standby: this cloudcore is not the leader; leader is %s",
+                                 leader && leader[0] ? leader : "unknown");
+    if (was_serving) {
+        log_info("cloudhub standing by: edges are refused with 503", "leader=%s",
+                 leader && leader[0] ? leader : "unknown");
+        drop_all(hub, CLOUDHUB_CLOSE_STANDBY, "cloudcore is no longer the leader");
+    }
+}
+
+bool cloudhub_is_serving(const struct cloudhub *hub)
+{
+    return !hub->standby;
 }

@@ -35,6 +35,9 @@
 
 /* Close code sent to a session replaced by a newer connection of its node. */
 #define CLOUDHUB_CLOSE_REPLACED 4000
+/* Close code sent to every session when this replica stops serving (it lost
+ * the leader lease): 1012 "service restart", go to another replica. */
+#define CLOUDHUB_CLOSE_STANDBY 1012
 
 struct cloudhub;
 
@@ -82,6 +85,19 @@ enum cloudhub_event {
 };
 
 typedef void (*cloudhub_event_cb)(const char *node, enum cloudhub_event ev, void *arg);
+
+/*
+ * Whether the hub takes edges (the default is serving). A hub that does not
+ * serve (a standby replica, leader.h) refuses every upgrade with HTTP 503 and
+ * the body "standby: this cloudcore is not the leader; leader is <leader>"
+ * (leader: the lease holder, copied; NULL or "" when unknown). Going from
+ * serving to not serving closes every session at once (close code
+ * CLOUDHUB_CLOSE_STANDBY; disconnected events are published from inside this
+ * call). Calling it again with the same state only updates the leader named.
+ */
+void cloudhub_set_serving(struct cloudhub *hub, bool serving, const char *leader);
+
+bool cloudhub_is_serving(const struct cloudhub *hub);
 
 /* Adds a listener of connected/disconnected events (at most 8; -ENOSPC). */
 int cloudhub_on_event(struct cloudhub *hub, cloudhub_event_cb cb, void *arg);

@@ -20,6 +20,7 @@ struct httpserver {
     struct http_server *srv;
     struct certs *certs;
     int cert_days;
+    char *standby_why; /* /readyz's 503 body while standby; NULL: ready */
 };
 
 static void respond_text(struct http_request *req, int status, const char *text)
@@ -108,8 +109,10 @@ static void handle(struct http_request *req, void *arg)
         http_respond(req, 200, "application/octet-stream", h->certs->ca_der, h->certs->ca_der_len);
     else if (strcmp(path, "/edge.crt") == 0)
         serve_edge_cert(h, req);
-    else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0)
+    else if (strcmp(path, "/healthz") == 0)
         respond_text(req, 200, "ok");
+    else if (strcmp(path, "/readyz") == 0)
+        respond_text(req, h->standby_why ? 503 : 200, h->standby_why ? h->standby_why : "ok");
     else
         respond_text(req, 404, "404 page not found");
 }
@@ -153,5 +156,14 @@ void httpserver_free(struct httpserver *h)
     if (!h)
         return;
     http_server_free(h->srv);
+    free(h->standby_why);
     free(h);
+}
+
+void httpserver_set_ready(struct httpserver *h, bool ready, const char *leader)
+{
+    free(h->standby_why);
+    h->standby_why = ready ? NULL
+                           : xasprintf("standby: this cloudcore is not the leader; leader is %s\n",
+                                       leader && leader[0] ? leader : "unknown");
 }

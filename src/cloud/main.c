@@ -3,11 +3,14 @@
  *
  * Start-up: configuration, certificate material and bootstrap token
  * (certs.h), the HTTPS bootstrap port (httpserver.h) and the WebSocket
- * sessions (cloudhub.h); then the loop until SIGTERM or SIGINT, which stop
- * the servers and let the loop drain.
+ * sessions (cloudhub.h); with leaderelection.leaderElect, a standby until
+ * the Lease is ours (leader.h: set_role() is the one place that switches
+ * between leader and standby); then the loop until SIGTERM or SIGINT, which
+ * stop the servers, give the Lease up and let the loop drain.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/log.h"
 #include "cli/cli.h"
@@ -15,6 +18,7 @@
 #include "cloud/cloudhub.h"
 #include "cloud/dynamic.h"
 #include "cloud/httpserver.h"
+#include "cloud/leader.h"
 #include "cloud/secrets.h"
 #include "cloud/upstream.h"
 #include "conf/cloudcore.h"
@@ -30,10 +34,49 @@ struct daemon {
     struct cloud_secrets *secrets; /* NULL without a Kubernetes API */
     struct dynamic *dynamic;       /* NULL unless modules.dynamicController.enable */
     struct upstream *upstream;     /* edge requests; NULL without a Kubernetes API */
+    struct leader *leader;         /* NULL without leader election: always leading */
 };
 
 /* How long start-up waits for an unreachable Kubernetes API before exiting. */
 #define KUBE_API_WAIT_S 60
+
+/* Leader: serve edges and report ready. Standby: refuse edges (dropping
+ * any sessions) and answer /readyz 503 naming the holder. */
+static void set_role(struct daemon *d, bool leading, const char *holder)
+{
+    if (d->hub)
+        cloudhub_set_serving(d->hub, leading, holder);
+    if (d->https)
+        httpserver_set_ready(d->https, leading, holder);
+}
+
+static void on_started_leading(void *arg)
+{
+    set_role(arg, true, NULL);
+}
+
+static void on_stopped_leading(void *arg)
+{
+    struct daemon *d = arg;
+    set_role(d, false, leader_holder(d->leader));
+}
+
+static void on_new_leader(const char *identity, void *arg)
+{
+    struct daemon *d = arg;
+    if (!leader_is_leading(d->leader))
+        set_role(d, false, identity);
+}
+
+static void on_lease_released(void *arg)
+{
+    struct daemon *d = arg;
+
+    leader_free(d->leader);
+    d->leader = NULL;
+    cloud_secrets_free(d->secrets);
+    d->secrets = NULL;
+}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -51,8 +94,37 @@ static void on_signal(uv_signal_t *h, int signum)
     d->hub = NULL;
     dynamic_free(d->dynamic); /* after the hub, before the Kubernetes client */
     d->dynamic = NULL;
-    cloud_secrets_free(d->secrets);
-    d->secrets = NULL;
+    if (d->leader)
+        leader_release(d->leader, on_lease_released, d); /* frees the client after */
+    else
+        on_lease_released(d);
+}
+
+static int elect(struct daemon *d, const struct cloudcore_config *cfg)
+{
+    const struct leader_options lo = {
+        .name = cfg->leader_election.resource_name,
+        .ns = cfg->leader_election.resource_namespace,
+        .lease_ms = cfg->leader_election.lease_duration_ms,
+        .renew_ms = cfg->leader_election.renew_deadline_ms,
+        .retry_ms = cfg->leader_election.retry_period_ms,
+        .on_started_leading = on_started_leading,
+        .on_stopped_leading = on_stopped_leading,
+        .on_new_leader = on_new_leader,
+        .arg = d,
+    };
+
+    if (!cfg->leader_election.leader_elect)
+        return 0;
+    if (!d->secrets) {
+        log_error("leaderelection.leaderElect needs a Kubernetes API (kubeAPIConfig)", "%s", "");
+        return -1;
+    }
+    if (!(d->leader = leader_new(&d->loop, cloud_secrets_client(d->secrets), &lo)))
+        return -1;
+    set_role(d, false, NULL);
+    leader_start(d->leader);
+    return 0;
 }
 
 static const struct certs_secrets *seam(struct daemon *d)
@@ -106,7 +178,9 @@ static int run(const struct cloudcore_config *cfg)
     struct buf err = BUF_INIT(1024);
     int rc = CLI_EXIT_FAILURE;
     const char *kubeconfig = cfg->kube_api.kube_config, *master = cfg->kube_api.master;
-    bool kube = (kubeconfig && kubeconfig[0]) || (master && master[0]);
+    /* Neither set: in a pod, the in-cluster service account (as client-go). */
+    bool kube =
+        (kubeconfig && kubeconfig[0]) || (master && master[0]) || getenv("KUBERNETES_SERVICE_HOST");
 
     if (!cfg->cloud_hub.enable) {
         log_error("modules.cloudHub.enable is false: nothing to serve", "%s", "");
@@ -139,7 +213,7 @@ static int run(const struct cloudcore_config *cfg)
     uv_timer_start(&d.token_timer, on_token_timer, refresh_ms, refresh_ms);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
-    if (serve(&d, cfg) == 0) {
+    if (serve(&d, cfg) == 0 && elect(&d, cfg) == 0) {
         log_info("cloudcore started", "%s", "");
         rc = CLI_EXIT_OK;
     } else {

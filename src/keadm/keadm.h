@@ -8,4 +8,7 @@
 /* keadm gettoken [--kube-config FILE]: prints kubeedge/tokensecret's tokendata. */
 int keadm_gettoken(int argc, char **argv);
 
+/* keadm init: see keadm/init.h. */
+int keadm_init(int argc, char **argv);
+
 #endif

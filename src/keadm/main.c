@@ -18,7 +18,7 @@ struct keadm_command {
 };
 
 static const struct keadm_command commands[] = {
-    {"init", "install cloudcore (one or several replicas) on a cluster", NULL},
+    {"init", "install cloudcore (one or several replicas) on a cluster", keadm_init},
     {"join", "install edgecore on this machine and join it to a cloudcore", NULL},
     {"reset", "undo init or join on this machine", NULL},
     {"gettoken", "print the bootstrap token edges join with", keadm_gettoken},

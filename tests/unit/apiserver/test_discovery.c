@@ -55,6 +55,11 @@ static void test_groups(void **state)
           "{\"name\":\"coordination.k8s.io\",\"versions\":[{\"groupVersion\":"
           "\"coordination.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":"
           "{\"groupVersion\":\"coordination.k8s.io/v1\",\"version\":\"v1\"}},"
+          "{\"name\":\"apps\",\"versions\":[{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}],"
+          "\"preferredVersion\":{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}},"
+          "{\"name\":\"rbac.authorization.k8s.io\",\"versions\":[{\"groupVersion\":"
+          "\"rbac.authorization.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":"
+          "{\"groupVersion\":\"rbac.authorization.k8s.io/v1\",\"version\":\"v1\"}},"
           "{\"name\":\"apiextensions.k8s.io\",\"versions\":[{\"groupVersion\":"
           "\"apiextensions.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":"
           "{\"groupVersion\":\"apiextensions.k8s.io/v1\",\"version\":\"v1\"}},"
@@ -67,7 +72,7 @@ static void test_groups(void **state)
           "\"versions\":[{\"groupVersion\":\"coordination.k8s.io/v1\",\"version\":\"v1\"}],"
           "\"preferredVersion\":{\"groupVersion\":\"coordination.k8s.io/v1\","
           "\"version\":\"v1\"}}");
-    assert_null(api_discovery_group(reg, "apps"));
+    assert_null(api_discovery_group(reg, "batch"));
     assert_null(api_discovery_group(reg, ""));
 
     check(api_discovery_resources(reg, "example.com", "v1"),
@@ -84,7 +89,7 @@ static void test_groups(void **state)
     /* unregistering the CRD takes its group out of /apis */
     assert_int_equal(api_registry_remove_crd(reg, "widgets.example.com"), 0);
     json_t *groups = api_discovery_groups(reg);
-    assert_int_equal(json_array_size(json_object_get(groups, "groups")), 3);
+    assert_int_equal(json_array_size(json_object_get(groups, "groups")), 5);
     json_decref(groups);
     api_registry_free(reg);
 }
