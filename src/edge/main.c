@@ -3,8 +3,9 @@
  * cloud sent it.
  *
  * So far: validates edgecore.yaml, obtains the edge certificate from the token
- * when it has none (edge/certboot.h), then runs EdgeHub (edge/edgehub.h) on one
- * libuv loop until SIGTERM or SIGINT. Exit codes: 0 after a signal, 1 when
+ * when it has none (edge/certboot.h), opens the node store, then runs EdgeHub
+ * (edge/edgehub.h) and MetaServer (edge/metaserver.h) on one libuv loop until
+ * SIGTERM or SIGINT. Exit codes: 0 after a signal, 1 when
  * start-up fails (certificate bootstrap, outbox), 2 on bad usage or config.
  */
 #include <errno.h>
@@ -23,7 +24,9 @@
 #include "conf/edgecore.h"
 #include "edge/certboot.h"
 #include "edge/edgehub.h"
+#include "edge/metaserver.h"
 #include "edge/outbox.h"
+#include "store/store.h"
 
 struct edgecore {
     struct edgecore_config *cfg;
@@ -32,6 +35,8 @@ struct edgecore {
     uv_timer_t rotate;
     struct edgehub *hub;
     struct outbox *outbox;
+    struct store *store;
+    struct metaserver *ms;
     struct certboot_options cb;
     bool rotating;
 };
@@ -43,6 +48,8 @@ static void on_signal(uv_signal_t *s, int signum)
     log_info("shutting down", "signal=%d", signum);
     edgehub_free(ec->hub);
     ec->hub = NULL;
+    metaserver_free(ec->ms);
+    ec->ms = NULL;
     uv_close((uv_handle_t *)&ec->sigterm, NULL);
     uv_close((uv_handle_t *)&ec->sigint, NULL);
     uv_close((uv_handle_t *)&ec->rotate, NULL);
@@ -118,6 +125,37 @@ static void forget_token(struct edgecore_config *cfg, const char *config_file)
     free(text);
 }
 
+/* MetaServer on modules.metaManager.metaServer.server, over the node store. */
+static int start_metaserver(struct edgecore *ec, const char *node)
+{
+    const struct edgecore_config *cfg = ec->cfg;
+    char host[256];
+    int port;
+
+    if (metaserver_parse_address(cfg->meta_manager.ms_server, host, sizeof(host), &port) < 0) {
+        fprintf(stderr,
+                "edgecore: bad modules.metaManager.metaServer.server \"%s\" (want ip:port)\n",
+                cfg->meta_manager.ms_server);
+        return -EINVAL;
+    }
+    const struct metaserver_options mo = {
+        .address = host,
+        .port = port,
+        .node = node,
+        .passthrough = cfg->meta_manager.ms_passthrough.v,
+        .n_passthrough = cfg->meta_manager.ms_passthrough.n,
+        .tls = cfg->meta_manager.ms_https,
+        .cert_file = cfg->meta_manager.ms_tls_cert_file,
+        .key_file = cfg->meta_manager.ms_tls_private_key_file,
+        .client_ca_file = cfg->meta_manager.ms_tls_ca_file,
+        .token_file = cfg->meta_manager.ms_token_file,
+    };
+    ec->ms = metaserver_new(ec->loop, ec->store, ec->hub, &mo);
+    if (!ec->ms)
+        return -EADDRINUSE; /* logged */
+    return 0;
+}
+
 static int run(struct edgecore_config *cfg, const char *config_file)
 {
     struct edgecore ec = {.cfg = cfg, .loop = uv_default_loop()};
@@ -173,6 +211,27 @@ static int run(struct edgecore_config *cfg, const char *config_file)
         .outbox = ec.outbox,
     };
     ec.hub = edgehub_new(ec.loop, &ho);
+
+    /* --- node store (metaserver helper; the MetaManager merge owns this block) --- */
+    {
+        char *errmsg = NULL;
+        const struct store_options so = {.busy_timeout_ms = 1000};
+        r = store_open(cfg->db_source, &so, &ec.store, &errmsg);
+        if (r < 0) {
+            fprintf(stderr, "edgecore: cannot open the node store %s: %s\n", cfg->db_source,
+                    errmsg ? errmsg : err_str(r));
+            free(errmsg);
+            edgehub_free(ec.hub);
+            uv_run(ec.loop, UV_RUN_DEFAULT);
+            outbox_close(ec.outbox);
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    /* --- end of the node store block --- */
+
+    /* Not fatal: the node keeps running what it has without its local API. */
+    if (cfg->meta_manager.ms_enable && start_metaserver(&ec, node) < 0)
+        log_error("MetaServer is not running", "server=%s", cfg->meta_manager.ms_server);
     uv_signal_init(ec.loop, &ec.sigterm);
     uv_signal_init(ec.loop, &ec.sigint);
     uv_timer_init(ec.loop, &ec.rotate);
@@ -184,6 +243,7 @@ static int run(struct edgecore_config *cfg, const char *config_file)
     log_info("edgecore started", "node=%s servers=%s", node, cfg->edge_hub.ws_server);
     edgehub_start(ec.hub);
     uv_run(ec.loop, UV_RUN_DEFAULT);
+    store_close(ec.store);
     outbox_close(ec.outbox);
     uv_loop_close(ec.loop);
     log_info("edgecore stopped", "node=%s", node);
