@@ -102,8 +102,9 @@ class Cloud:
 
 
 class Edge:
-    def __init__(self, tmp, pki, cloud_port, port):
+    def __init__(self, tmp, pki, cloud_port, port, extra=""):
         self.tmp, self.pki, self.cloud_port, self.port = tmp, pki, cloud_port, port
+        self.scheme = "http"
         self.cfg = tmp / "edgecore.yaml"
         self.cfg.write_text(f"""
 database:
@@ -126,7 +127,7 @@ modules:
       enable: true
       server: "127.0.0.1:{port}"
       passThrough: ["/version::get", "/openid/v1/jwks::get"]
-""")
+{extra}""")
         self.p = None
 
     def start(self):
@@ -136,7 +137,8 @@ modules:
         wait_for(lambda: self.raw("GET", "/healthz")[0] == 200, what="MetaServer up")
 
     def stop(self):
-        if self.p and self.p.poll() is None:
+        """Stops edgecore; its exit code (0 after SIGTERM, also under the sanitizers)."""
+        if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
                 self.p.wait(timeout=10)
@@ -144,6 +146,7 @@ modules:
                 self.p.kill()
                 self.p.wait(timeout=5)
         self.log.close()
+        return self.p.returncode
 
     def raw(self, method, path, body=None, headers=None):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
@@ -176,8 +179,9 @@ def env(tmp_path_factory):
                  what="edge online")
         yield cloud, edge
     finally:
-        edge.stop()
+        rc = edge.stop()
         cloud.fc.stop()
+    assert rc == 0, (tmp / "edgecore.log").read_text()
 
 
 def test_get_miss_fetches_from_the_cloud_and_stores(env):
@@ -340,7 +344,7 @@ def test_offline(env):
 
 def test_restart_offline_keeps_store_and_expires_old_watches(env):
     _, edge = env
-    edge.stop()
+    assert edge.stop() == 0
     edge.start()
     out = edge.kubectl("get", "pods", "-l", "app=db", "-o", "name").stdout.split()
     assert out == ["pod/p2"]
@@ -350,3 +354,40 @@ def test_restart_offline_keeps_store_and_expires_old_watches(env):
     ev = json.loads(body.splitlines()[0])
     assert code == 200 and ev["type"] == "ERROR"
     assert ev["object"]["code"] == 410 and ev["object"]["reason"] == "Expired"
+
+
+def test_https_with_tokens(tmp_path):
+    """metaServer.https with the node's certificate, bearer tokens from tokenFile;
+    no cloud at all (reads still work)."""
+    pki = fakecloud.make_pki(str(tmp_path / "pki"), node=NODE)
+    (tmp_path / "tokens.csv").write_text('s3cret,app,uid-1,"system:authenticated"\n')
+    extra = f"""      https: true
+      tokenFile: {tmp_path}/tokens.csv
+      tlsCaFile: {pki['ca']}
+      tlsCertFile: {pki['server_crt']}
+      tlsPrivateKeyFile: {pki['server_key']}
+"""
+    edge = Edge(tmp_path, pki, free_port(), free_port(), extra)
+    edge.log = open(tmp_path / "edgecore.log", "a")
+    edge.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(edge.cfg)],
+                              stdout=edge.log, stderr=subprocess.STDOUT)
+    try:
+        base = ["--kubeconfig=/dev/null", "--server", f"https://127.0.0.1:{edge.port}",
+                "--certificate-authority", pki["ca"]]
+
+        def kubectl(*args):
+            return subprocess.run([KUBECTL, *base, *args], capture_output=True, text=True,
+                                  timeout=30)
+        wait_for(lambda: kubectl("--token", "s3cret", "get", "--raw", "/healthz").returncode == 0,
+                 what="HTTPS MetaServer up")
+        r = kubectl("--token", "s3cret", "get", "pods")
+        assert r.returncode == 0 and "No resources found" in r.stderr
+        r = kubectl("--token", "wrong", "get", "pods")
+        assert r.returncode != 0 and "Unauthorized" in r.stderr
+        # the node's own client certificate (signed by tlsCaFile) also authenticates
+        r = subprocess.run([KUBECTL, *base, "--client-certificate", pki["edge_crt"],
+                            "--client-key", pki["edge_key"], "get", "configmaps"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    finally:
+        assert edge.stop() == 0
