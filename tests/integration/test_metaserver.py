@@ -85,6 +85,17 @@ class Cloud:
                     "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                     "message": f"configmaps \"{name}\" not found", "reason": "NotFound",
                     "details": {"name": name, "kind": "configmaps"}, "code": 404}}
+        elif key.endswith("/silent"):
+            return None  # never answered: the edge times out
+        elif key.endswith("/garbage"):
+            app["RespBody"] = "!!! not base64"
+            return self.reply(m, app)
+        elif verb == "create" and b"\"exists\"" in base64.b64decode(app["ReqBody"]):
+            app["Status"] = "Rejected"
+            app["Error"] = {"ErrStatus": {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "configmaps \"exists\" already exists", "reason": "AlreadyExists",
+                "details": {"name": "exists", "kind": "configmaps"}, "code": 409}}
         elif verb in ("update", "create"):
             body = json.loads(base64.b64decode(app["ReqBody"]))
             body["metadata"]["resourceVersion"] = "2001"
@@ -92,6 +103,9 @@ class Cloud:
             body = self.objects.get(key)
         if body is not None:
             app["RespBody"] = base64.b64encode(json.dumps(body).encode()).decode()
+        return self.reply(m, app)
+
+    def reply(self, m, app):
         return fakecloud.message("applicationResponse", "ignore/Application/ignore", app,
                                  group="resource", source="dynamiccontroller",
                                  parent=m["header"]["msg_id"])
@@ -299,6 +313,30 @@ def test_create_and_patch_reach_the_cloud(env):
     opt = json.loads(base64.b64decode(app["Option"]))
     assert opt["Name"] == "cm1" and opt["PatchType"] == "application/merge-patch+json"
     assert json.loads(base64.b64decode(opt["Data"])) == {"metadata": {"labels": {"x": "y"}}}
+
+
+def test_delete_and_cloud_errors(env):
+    cloud, edge = env
+    r = edge.kubectl("delete", "configmap", "cm2")
+    assert 'configmap "cm2" deleted' in r.stdout
+    app = cloud.last("delete")
+    assert app["Key"] == "/core/v1/configmaps/default/cm2" and app["ReqBody"] is None
+    # still in the store until the cloud pushes the deletion down
+    assert "cm2" in edge.kubectl("get", "configmaps").stdout
+    # the cloud's Status comes back with its code
+    r = edge.kubectl("create", "configmap", "exists", check=False)
+    assert r.returncode != 0 and "already exists" in r.stderr
+    # an answer that does not parse
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps/garbage")
+    assert code == 500 and "does not parse" in json.loads(body)["message"]
+    # no answer within 10 s
+    t0 = time.monotonic()
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps/silent")
+    assert code == 504 and json.loads(body)["reason"] == "Timeout"
+    assert 9 < time.monotonic() - t0 < 14
+    # deletecollection has no Application verb
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps")
+    assert code == 405
 
 
 def test_malformed_requests_are_400(env):
