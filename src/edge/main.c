@@ -133,9 +133,8 @@ static int start_metaserver(struct edgecore *ec, const char *node)
     int port;
 
     if (metaserver_parse_address(cfg->meta_manager.ms_server, host, sizeof(host), &port) < 0) {
-        fprintf(stderr,
-                "edgecore: bad modules.metaManager.metaServer.server \"%s\" (want ip:port)\n",
-                cfg->meta_manager.ms_server);
+        log_error("bad modules.metaManager.metaServer.server (want ip:port)", "server=%s",
+                  cfg->meta_manager.ms_server);
         return -EINVAL;
     }
     const struct metaserver_options mo = {

@@ -103,6 +103,15 @@ static json_t *status_offline(const char *verb, const struct api_resource *res, 
     return api_status_unavailable(msg);
 }
 
+/* Compact JSON text of j (malloc'd). */
+static char *dump(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (!s)
+        BUG("out of memory");
+    return s;
+}
+
 /* ---- calls ---- */
 
 static struct call *call_new(struct metaserver *ms, struct http_request *req, enum call_kind kind)
@@ -207,32 +216,32 @@ static void get_committed(void *arg, int status)
     call_serve_locally(c);
 }
 
-/* Stores the object the cloud sent (text), with its cloud uid and RV. */
+static const char *meta_str(const json_t *meta, const char *key)
+{
+    const char *v = json_string_value(json_object_get(meta, key));
+    return v ? v : "";
+}
+
+/* Stores the object the cloud sent (text) and, next to it, the cloud's uid
+ * and resourceVersion (the store gives it a local one). */
 static int store_fetched(struct metaserver *ms, struct call *c, const char *text, size_t len)
 {
     json_t *obj = json_loadb(text, len, 0, NULL);
     json_t *meta = json_object_get(obj, "metadata");
-    const char *name = json_string_value(json_object_get(meta, "name"));
-    if (!json_is_object(obj) || !name || strcmp(name, c->name) != 0) {
+    if (!json_is_object(obj) || strcmp(meta_str(meta, "name"), c->name) != 0) {
         json_decref(obj);
         return -EPROTO;
     }
-    json_t *cloud = json_pack("{s:s,s:s}", "uid",
-                              json_string_value(json_object_get(meta, "uid"))
-                                  ? json_string_value(json_object_get(meta, "uid"))
-                                  : "",
-                              "resourceVersion",
-                              json_string_value(json_object_get(meta, "resourceVersion"))
-                                  ? json_string_value(json_object_get(meta, "resourceVersion"))
-                                  : "");
-    char *cloud_text = json_dumps(cloud, JSON_COMPACT);
+    json_t *cloud = json_pack("{s:s,s:s}", "uid", meta_str(meta, "uid"), "resourceVersion",
+                              meta_str(meta, "resourceVersion"));
+    char *cloud_text = dump(cloud);
     json_decref(cloud);
     uint64_t rv;
-    int e = store_create(ms->store, c->res->store_key, c->res->namespaced ? c->ns : "", obj, &rv);
+    int e = store_create(ms->store, c->res->store_key, c->ns, obj, &rv);
     json_decref(obj);
     if (e == 0) {
         char key[KV_KEY_MAX];
-        cloudrv_key(key, sizeof(key), c->res, c->res->namespaced ? c->ns : "", c->name);
+        cloudrv_key(key, sizeof(key), c->res, c->ns, c->name);
         e = store_kv_put(ms->store, key, cloud_text, strlen(cloud_text));
     } else if (e == -EEXIST) {
         e = 0; /* stored meanwhile (MetaManager): serve that */
@@ -447,14 +456,6 @@ static json_t *query_options(const struct api_request_info *info, json_t *base)
     if (info->query.propagation != API_PROPAGATION_UNSET)
         json_object_set_new(o, "propagationPolicy", json_string(prop[info->query.propagation]));
     return o;
-}
-
-static char *dump(const json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    if (!s)
-        BUG("out of memory");
-    return s;
 }
 
 static void forward_write(struct metaserver *ms, struct http_request *req,
