@@ -9,8 +9,11 @@
  * than written to a socket. Also measures re-delivery of the same messages
  * (all skipped by the dedup rule).
  *
- * Usage: bench_edge [dir] [messages] [batch]
+ * Usage: bench_edge [apply [dir] [messages] [batch] | metaserver]
+ * (no argument: both, apply with its defaults)
  */
+#include "bench_edge.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +59,7 @@ static double run(struct metamanager *mm, struct store *st, char **frames, int n
     return (double)(clock_monotonic_ns() - t0) / 1e9;
 }
 
-int main(int argc, char **argv)
+static int bench_apply(int argc, char **argv)
 {
     char tmpl[] = "/tmp/bench-edge-XXXXXX";
     const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
@@ -107,4 +110,18 @@ int main(int argc, char **argv)
     unlink(path);
     free(path);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "metaserver"))
+        return bench_metaserver();
+    if (argc > 1 && !strcmp(argv[1], "apply"))
+        return bench_apply(argc - 1, argv + 1);
+    if (argc > 1) {
+        fprintf(stderr, "usage: bench_edge [apply [dir] [messages] [batch] | metaserver]\n");
+        return 2;
+    }
+    int r = bench_apply(1, argv);
+    return r ? r : bench_metaserver();
 }

@@ -30,6 +30,8 @@ struct api_server {
     bool anonymous;
     size_t max_watchers;
     size_t watchers;
+    api_server_intercept_cb intercept;
+    void *intercept_arg;
 };
 
 /* A write's answer, held until the store has committed it. */
@@ -234,18 +236,12 @@ static void serve_watch(struct api_server *s, struct http_request *req,
 
 /* ---- requests ---- */
 
-static void handle(struct http_request *req, void *arg)
+void api_server_serve(struct api_server *s, struct http_request *req)
 {
-    struct api_server *s = arg;
     struct api_response resp;
     size_t body_len = 0;
     const void *body = http_request_body(req, &body_len);
     const char *query = http_request_query(req);
-
-    if (!authenticated(s, req)) {
-        respond_status(req, api_status_unauthorized("Unauthorized"));
-        return;
-    }
     char *target = *query ? xasprintf("%s?%s", http_request_path(req), query)
                           : xstrdup(http_request_path(req));
     struct api_request areq = {
@@ -277,6 +273,47 @@ static void handle(struct http_request *req, void *arg)
     free(target);
 }
 
+/* Offers the request to the intercept callback; true when it took it. */
+static bool intercepted(struct api_server *s, struct http_request *req)
+{
+    struct api_request_info info;
+    char err[256];
+    size_t body_len = 0;
+    const void *body = http_request_body(req, &body_len);
+    const char *query = http_request_query(req);
+    char *target = *query ? xasprintf("%s?%s", http_request_path(req), query)
+                          : xstrdup(http_request_path(req));
+    bool taken = false;
+
+    if (api_request_info_parse(http_request_method(req), target, &info, err, sizeof(err)) == 0) {
+        struct api_request areq = {
+            .method = http_request_method(req),
+            .target = target,
+            .accept = http_request_header(req, "accept"),
+            .content_type = http_request_header(req, "content-type"),
+            .body = body,
+            .body_len = body_len,
+        };
+        taken = s->intercept(s, req, &areq, &info, s->intercept_arg);
+        api_request_info_release(&info);
+    }
+    free(target);
+    return taken;
+}
+
+static void handle(struct http_request *req, void *arg)
+{
+    struct api_server *s = arg;
+
+    if (!authenticated(s, req)) {
+        respond_status(req, api_status_unauthorized("Unauthorized"));
+        return;
+    }
+    if (s->intercept && intercepted(s, req))
+        return;
+    api_server_serve(s, req);
+}
+
 static void flush_store(uv_check_t *h)
 {
     struct api_server *s = h->data;
@@ -293,6 +330,8 @@ struct api_server *api_server_new(uv_loop_t *loop, struct api *api, struct store
     s->store = store;
     s->anonymous = o->anonymous;
     s->max_watchers = o->max_watchers ? o->max_watchers : 10000;
+    s->intercept = o->intercept;
+    s->intercept_arg = o->intercept_arg;
     if (o->token_file && load_tokens(s, o->token_file) < 0)
         goto fail;
     struct http_server_options ho = {

@@ -58,8 +58,8 @@ static const struct config_option options[] = {
                       "websocket", "module messages to the cloud go to"),
     CONFIG_OPT_INT(T, meta_manager.remote_query_timeout, "modules.metaManager.remoteQueryTimeout",
                    "60", 1, 3600, "seconds to wait for the cloud to answer a query"),
-    CONFIG_OPT_BOOL(T, meta_manager.ms_enable, "modules.metaManager.metaServer.enable", "false",
-                    "serve the local Kubernetes API (MetaServer)"),
+    CONFIG_OPT_BOOL(T, meta_manager.ms_enable, "modules.metaManager.metaServer.enable", "true",
+                    "serve the local Kubernetes API (MetaServer; KubeEdge: false)"),
     CONFIG_OPT_STRING(T, meta_manager.ms_server, "modules.metaManager.metaServer.server",
                       "127.0.0.1:10550", "MetaServer listen address"),
     CONFIG_OPT_STRING(T, meta_manager.ms_tls_ca_file, "modules.metaManager.metaServer.tlsCaFile",
@@ -73,6 +73,13 @@ static const struct config_option options[] = {
     CONFIG_OPT_STRLIST(T, meta_manager.ms_passthrough, "modules.metaManager.metaServer.passThrough",
                        "/version::get",
                        "non-resource uri::verb entries passed through to the cloud"),
+    CONFIG_OPT_BOOL(T, meta_manager.ms_https, "modules.metaManager.metaServer.https", "false",
+                    "serve MetaServer over HTTPS with tlsCertFile/tlsPrivateKeyFile; client "
+                    "certificates signed by tlsCaFile authenticate (cedge; KubeEdge ties this to "
+                    "the requireAuthorization feature gate)"),
+    CONFIG_OPT_STRING(T, meta_manager.ms_token_file, "modules.metaManager.metaServer.tokenFile", "",
+                      "bearer tokens accepted by MetaServer, kube-apiserver token file format "
+                      "(cedge; empty: none, then plain HTTP needs no authentication)"),
     CONFIG_OPT_BOOL(T, edged.enable, "modules.edged.enable", "true", "run pods through CRI"),
     CONFIG_OPT_STRING(T, edged.hostname_override, "modules.edged.hostnameOverride", "",
                       "the node name (empty: the host name)"),

@@ -46,6 +46,8 @@ struct edgecore_config {
         char *ms_tls_cert_file;
         char *ms_tls_private_key_file;
         struct config_strlist ms_passthrough;
+        bool ms_https;
+        char *ms_token_file;
     } meta_manager;
     struct {
         bool enable;

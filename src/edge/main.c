@@ -5,9 +5,10 @@
  * So far: validates edgecore.yaml, obtains the edge certificate from the token
  * when it has none (edge/certboot.h), then runs EdgeHub (edge/edgehub.h) on one
  * libuv loop until SIGTERM or SIGINT, with MetaManager (edge/metamanager.h)
- * keeping the node store (database.dataSource) in step with the cloud. Exit
- * codes: 0 after a signal, 1 when start-up fails (certificate bootstrap, node
- * store, outbox), 2 on bad usage or config.
+ * keeping the node store (database.dataSource) in step with the cloud and
+ * MetaServer (edge/metaserver.h) serving it to local clients. Exit codes: 0
+ * after a signal, 1 when start-up fails (certificate bootstrap, node store,
+ * outbox), 2 on bad usage or config.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #include "edge/certboot.h"
 #include "edge/edgehub.h"
 #include "edge/metamanager.h"
+#include "edge/metaserver.h"
 #include "edge/outbox.h"
 #include "store/store.h"
 
@@ -42,6 +44,7 @@ struct edgecore {
     uv_prepare_t flush_prep; /* group commit: store_flush() once per loop iteration */
     uv_check_t flush_check;
     struct metamanager *mm;
+    struct metaserver *ms;
     struct certboot_options cb;
     bool rotating;
 };
@@ -54,6 +57,8 @@ static void on_signal(uv_signal_t *s, int signum)
     metamanager_stop(ec->mm);
     edgehub_free(ec->hub);
     ec->hub = NULL;
+    metaserver_free(ec->ms);
+    ec->ms = NULL;
     uv_close((uv_handle_t *)&ec->sigterm, NULL);
     uv_close((uv_handle_t *)&ec->sigint, NULL);
     uv_close((uv_handle_t *)&ec->rotate, NULL);
@@ -186,6 +191,36 @@ static void forget_token(struct edgecore_config *cfg, const char *config_file)
     free(text);
 }
 
+/* MetaServer on modules.metaManager.metaServer.server, over the node store. */
+static int start_metaserver(struct edgecore *ec, const char *node)
+{
+    const struct edgecore_config *cfg = ec->cfg;
+    char host[256];
+    int port;
+
+    if (metaserver_parse_address(cfg->meta_manager.ms_server, host, sizeof(host), &port) < 0) {
+        log_error("bad modules.metaManager.metaServer.server (want ip:port)", "server=%s",
+                  cfg->meta_manager.ms_server);
+        return -EINVAL;
+    }
+    const struct metaserver_options mo = {
+        .address = host,
+        .port = port,
+        .node = node,
+        .passthrough = cfg->meta_manager.ms_passthrough.v,
+        .n_passthrough = cfg->meta_manager.ms_passthrough.n,
+        .tls = cfg->meta_manager.ms_https,
+        .cert_file = cfg->meta_manager.ms_tls_cert_file,
+        .key_file = cfg->meta_manager.ms_tls_private_key_file,
+        .client_ca_file = cfg->meta_manager.ms_tls_ca_file,
+        .token_file = cfg->meta_manager.ms_token_file,
+    };
+    ec->ms = metaserver_new(ec->loop, ec->store, ec->hub, &mo);
+    if (!ec->ms)
+        return -EADDRINUSE; /* logged */
+    return 0;
+}
+
 static int run(struct edgecore_config *cfg, const char *config_file)
 {
     struct edgecore ec = {.cfg = cfg, .loop = uv_default_loop()};
@@ -257,6 +292,9 @@ static int run(struct edgecore_config *cfg, const char *config_file)
     ec.flush_prep.data = ec.flush_check.data = &ec;
     uv_prepare_start(&ec.flush_prep, flush_prep_cb);
     uv_check_start(&ec.flush_check, flush_check_cb);
+    /* Not fatal: the node keeps running what it has without its local API. */
+    if (cfg->meta_manager.ms_enable && start_metaserver(&ec, node) < 0)
+        log_error("MetaServer is not running", "server=%s", cfg->meta_manager.ms_server);
     uv_signal_init(ec.loop, &ec.sigterm);
     uv_signal_init(ec.loop, &ec.sigint);
     uv_timer_init(ec.loop, &ec.rotate);

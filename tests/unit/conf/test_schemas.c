@@ -75,7 +75,7 @@ static void test_edgecore(void **state)
          "    projectID: e632aba927ea4ac2b575ec1603d56f10\n"),
         "    websocket:\n      enable: true\n      server: \"127.0.0.1:10000\"\n",
         "  metaManager:\n",
-        "    metaServer:\n      enable: false\n      server: \"127.0.0.1:10550\"\n",
+        "    metaServer:\n      enable: true\n      server: \"127.0.0.1:10550\"\n",
         "      passThrough:\n      - \"/version::get\"\n",
         "    remoteRuntimeEndpoint: \"unix:///run/containerd/containerd.sock\"\n",
     };

@@ -1,0 +1,431 @@
+"""edgecore's MetaServer with real kubectl, the cloud played by fakecloud.py.
+
+The fake cloud answers MetaServer's Applications (reference §4.8) from a dict
+of "cloud" objects: a GET of an object the node's store lacks is asked of the
+cloud and stored, which is how these tests fill the store (there is no
+MetaManager in this tree yet). Writes reach the cloud as Applications and
+are recorded; /version is passed through and cached. The tests run in file
+order: online first, then the cloud goes away, then edgecore restarts
+offline.
+"""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import BIN, free_port, wait_for
+import fakecloud
+
+KUBECTL = "/usr/bin/kubectl"
+NODE = "edge-1"
+VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.0-cloud", "platform": "linux/amd64"}
+
+
+def pod(name, labels, rv, phase="Running", ip="10.0.0.1"):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}",
+                         "resourceVersion": str(rv), "labels": labels,
+                         "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"nodeName": NODE, "containers": [{"name": "c", "image": "nginx"}]},
+            "status": {"phase": phase, "podIP": ip,
+                       "containerStatuses": [{"name": "c", "ready": True, "restartCount": 0,
+                                              "image": "nginx", "imageID": "",
+                                              "state": {"running": {}}}]}}
+
+
+def configmap(name, rv, data):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}",
+                         "resourceVersion": str(rv), "labels": {"tier": "conf"},
+                         "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "data": data}
+
+
+class Cloud:
+    """Answers Applications: gets from self.objects, writes recorded and echoed."""
+
+    def __init__(self, pki):
+        self.objects = {
+            "/core/v1/pods/default/p1": pod("p1", {"app": "web"}, 1001),
+            "/core/v1/pods/default/p2": pod("p2", {"app": "db"}, 1002, ip="10.0.0.2"),
+            "/core/v1/configmaps/default/cm1": configmap("cm1", 1003, {"k": "v"}),
+            "/core/v1/configmaps/default/cm2": configmap("cm2", 1004, {"k": "2"}),
+        }
+        self.apps = []
+        self.lock = threading.Lock()
+        self.fc = fakecloud.FakeCloud(pki, responder=self.respond)
+
+    def respond(self, m):
+        r = m["route"]
+        if r["group"] != "dynamiccontroller" or r["operation"] != "null":
+            return None
+        app = dict(m["content"])
+        with self.lock:
+            self.apps.append(app)
+        app["Status"] = "Approved"
+        key, verb = app["Key"], app["Verb"]
+        body = None
+        if key == "/version":
+            body = VERSION
+        elif verb == "get":
+            if key in self.objects:
+                body = self.objects[key]
+            else:
+                name = key.rsplit("/", 1)[-1]
+                app["Status"] = "Rejected"
+                app["Error"] = {"ErrStatus": {
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": f"configmaps \"{name}\" not found", "reason": "NotFound",
+                    "details": {"name": name, "kind": "configmaps"}, "code": 404}}
+        elif key.endswith("/silent"):
+            return None  # never answered: the edge times out
+        elif key.endswith("/garbage"):
+            app["RespBody"] = "!!! not base64"
+            return self.reply(m, app)
+        elif verb == "create" and b"\"exists\"" in base64.b64decode(app["ReqBody"]):
+            app["Status"] = "Rejected"
+            app["Error"] = {"ErrStatus": {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "configmaps \"exists\" already exists", "reason": "AlreadyExists",
+                "details": {"name": "exists", "kind": "configmaps"}, "code": 409}}
+        elif verb in ("update", "create"):
+            body = json.loads(base64.b64decode(app["ReqBody"]))
+            body["metadata"]["resourceVersion"] = "2001"
+        elif verb == "patch":
+            body = self.objects.get(key)
+        if body is not None:
+            app["RespBody"] = base64.b64encode(json.dumps(body).encode()).decode()
+        return self.reply(m, app)
+
+    def reply(self, m, app):
+        return fakecloud.message("applicationResponse", "ignore/Application/ignore", app,
+                                 group="resource", source="dynamiccontroller",
+                                 parent=m["header"]["msg_id"])
+
+    def last(self, verb):
+        with self.lock:
+            return [a for a in self.apps if a["Verb"] == verb][-1]
+
+
+class Edge:
+    def __init__(self, tmp, pki, cloud_port, port, extra=""):
+        self.tmp, self.pki, self.cloud_port, self.port = tmp, pki, cloud_port, port
+        self.scheme = "http"
+        self.cfg = tmp / "edgecore.yaml"
+        self.cfg.write_text(f"""
+database:
+  dataSource: {tmp}/edgecore.db
+modules:
+  edged:
+    hostnameOverride: {NODE}
+  edgeHub:
+    heartbeat: 1
+    httpServer: "https://127.0.0.1:1"
+    tlsCaFile: {pki['ca']}
+    tlsCertFile: {pki['edge_crt']}
+    tlsPrivateKeyFile: {pki['edge_key']}
+    rotateCertificates: false
+    websocket:
+      server: "127.0.0.1:{cloud_port}"
+      handshakeTimeout: 5
+  metaManager:
+    metaServer:
+      enable: true
+      server: "127.0.0.1:{port}"
+      passThrough: ["/version::get", "/openid/v1/jwks::get"]
+{extra}""")
+        self.p = None
+
+    def start(self):
+        self.log = open(self.tmp / "edgecore.log", "a")
+        self.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(self.cfg), "-v", "debug"],
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.raw("GET", "/healthz")[0] == 200, what="MetaServer up")
+
+    def stop(self):
+        """Stops edgecore; its exit code (0 after SIGTERM, also under the sanitizers)."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(timeout=5)
+        self.log.close()
+        return self.p.returncode
+
+    def raw(self, method, path, body=None, headers=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                     data=body, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=15) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def kubectl(self, *args, check=True, timeout=30):
+        r = subprocess.run([KUBECTL, "--kubeconfig=/dev/null", "--server",
+                            f"http://127.0.0.1:{self.port}", *args],
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {r.stderr}")
+        return r
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("metaserver")
+    pki = fakecloud.make_pki(str(tmp / "pki"), node=NODE)
+    cloud = Cloud(pki)
+    edge = Edge(tmp, pki, cloud.fc.port, free_port())
+    edge.start()
+    try:
+        edge.session = cloud.fc.session(timeout=20)
+        wait_for(lambda: edge.kubectl("get", "--raw", "/version", check=False).returncode == 0,
+                 what="edge online")
+        yield cloud, edge
+    finally:
+        rc = edge.stop()
+        cloud.fc.stop()
+    assert rc == 0, (tmp / "edgecore.log").read_text()
+
+
+def test_get_miss_fetches_from_the_cloud_and_stores(env):
+    cloud, edge = env
+    for name in ("p1", "p2"):
+        r = edge.kubectl("get", "pod", name, "-o", "json")
+        obj = json.loads(r.stdout)
+        assert obj["metadata"]["uid"] == f"uid-{name}"
+        # the local resourceVersion, not the cloud's
+        assert obj["metadata"]["resourceVersion"] not in ("1001", "1002")
+    edge.kubectl("get", "configmap", "cm1")
+    assert cloud.last("get")["Key"] == "/core/v1/configmaps/default/cm1"
+    app = cloud.last("get")
+    assert app["Option"] == "e30=" and app["Nodename"] == NODE
+    # a miss the cloud does not know either: its 404 comes back
+    r = edge.kubectl("get", "configmap", "nope", check=False)
+    assert r.returncode != 0 and "not found" in r.stderr
+
+
+def test_list_wide_and_selectors(env):
+    _, edge = env
+    out = edge.kubectl("get", "pods", "-o", "wide").stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:9] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                    "NOMINATED", "NODE"]
+    assert any(l.split()[:3] == ["p1", "1/1", "Running"] and NODE in l for l in lines[1:])
+    out = edge.kubectl("get", "pods", "-l", "app=web", "-o", "name").stdout.split()
+    assert out == ["pod/p1"]
+    out = edge.kubectl("get", "pods", "--field-selector", "metadata.name=p2", "-o",
+                       "name").stdout.split()
+    assert out == ["pod/p2"]
+    out = edge.kubectl("get", "configmaps", "-o", "wide").stdout
+    assert "cm1" in out and "DATA" in out
+
+
+def test_watch_streams_store_changes(env):
+    _, edge = env
+    w = subprocess.Popen([KUBECTL, "--kubeconfig=/dev/null", "--server",
+                          f"http://127.0.0.1:{edge.port}", "get", "configmaps", "-w",
+                          "--no-headers"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        time.sleep(1.0)
+        edge.kubectl("get", "configmap", "cm2")  # a miss: stored, so the watch sees it
+        lines = []
+
+        def reader():
+            for line in w.stdout:
+                lines.append(line)
+        threading.Thread(target=reader, daemon=True).start()
+        wait_for(lambda: any(l.startswith("cm2") for l in lines), timeout=10, what="cm2 watched")
+    finally:
+        w.kill()
+        w.wait(timeout=5)
+
+
+def test_version_passthrough_online(env):
+    cloud, edge = env
+    r = edge.raw("GET", "/version")
+    assert r[0] == 200 and json.loads(r[1])["gitVersion"] == "v1.29.0-cloud"
+    assert cloud.last("get")["Key"] == "/version"
+
+
+def test_not_whitelisted_is_403(env):
+    _, edge = env
+    code, body = edge.raw("GET", "/metrics")
+    st = json.loads(body)
+    assert code == 403 and st["reason"] == "Forbidden" and "/metrics" in st["message"]
+    code, _ = edge.raw("POST", "/version", body=b"{}")
+    assert code == 403
+    # discovery is local
+    assert edge.raw("GET", "/api")[0] == 200
+    assert edge.raw("GET", "/apis")[0] == 200
+
+
+def test_update_translates_the_resource_version(env):
+    cloud, edge = env
+    cm = json.loads(edge.kubectl("get", "configmap", "cm1", "-o", "json").stdout)
+    local_rv = cm["metadata"]["resourceVersion"]
+    cm["data"]["k"] = "changed"
+    f = edge.tmp / "cm1.json"
+    f.write_text(json.dumps(cm))
+    r = edge.kubectl("replace", "-f", str(f))
+    assert "configmap/cm1 replaced" in r.stdout
+    app = cloud.last("update")
+    assert app["Key"] == "/core/v1/configmaps/default/cm1"
+    sent = json.loads(base64.b64decode(app["ReqBody"]))
+    assert sent["metadata"]["resourceVersion"] == "1003" != local_rv
+    assert sent["data"]["k"] == "changed"
+    # never applied locally
+    cm2 = json.loads(edge.kubectl("get", "configmap", "cm1", "-o", "json").stdout)
+    assert cm2["data"]["k"] == "v" and cm2["metadata"]["resourceVersion"] == local_rv
+
+
+def test_stale_resource_version_is_409(env):
+    cloud, edge = env
+    cm = json.loads(edge.kubectl("get", "configmap", "cm1", "-o", "json").stdout)
+    cm["metadata"]["resourceVersion"] = "999999"
+    n = len(cloud.apps)
+    code, body = edge.raw("PUT", "/api/v1/namespaces/default/configmaps/cm1",
+                          body=json.dumps(cm).encode(),
+                          headers={"Content-Type": "application/json"})
+    assert code == 409 and json.loads(body)["reason"] == "Conflict"
+    assert len(cloud.apps) == n  # answered locally
+
+
+def test_create_and_patch_reach_the_cloud(env):
+    cloud, edge = env
+    r = edge.kubectl("create", "configmap", "new1", "--from-literal=a=b")
+    assert "configmap/new1 created" in r.stdout
+    app = cloud.last("create")
+    assert app["Key"] == "/core/v1/configmaps/default"
+    edge.kubectl("label", "configmap", "cm1", "x=y")
+    app = cloud.last("patch")
+    opt = json.loads(base64.b64decode(app["Option"]))
+    assert opt["Name"] == "cm1" and opt["PatchType"] == "application/merge-patch+json"
+    assert json.loads(base64.b64decode(opt["Data"])) == {"metadata": {"labels": {"x": "y"}}}
+
+
+def test_delete_and_cloud_errors(env):
+    cloud, edge = env
+    r = edge.kubectl("delete", "configmap", "cm2")
+    assert 'configmap "cm2" deleted' in r.stdout
+    app = cloud.last("delete")
+    assert app["Key"] == "/core/v1/configmaps/default/cm2" and app["ReqBody"] is None
+    # still in the store until the cloud pushes the deletion down
+    assert "cm2" in edge.kubectl("get", "configmaps").stdout
+    # the cloud's Status comes back with its code
+    r = edge.kubectl("create", "configmap", "exists", check=False)
+    assert r.returncode != 0 and "already exists" in r.stderr
+    # an answer that does not parse
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps/garbage")
+    assert code == 500 and "does not parse" in json.loads(body)["message"]
+    # no answer within 10 s
+    t0 = time.monotonic()
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps/silent")
+    assert code == 504 and json.loads(body)["reason"] == "Timeout"
+    assert 9 < time.monotonic() - t0 < 14
+    # deletecollection has no Application verb
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps")
+    assert code == 405
+
+
+def test_malformed_requests_are_400(env):
+    _, edge = env
+    for path in ("/api/v1/pods?limit=abc", "/api/v1/namespaces/default/pods/%zz"):
+        code, body = edge.raw("GET", path)
+        assert code == 400 and json.loads(body)["kind"] == "Status", path
+    code, body = edge.raw("POST", "/api/v1/namespaces/default/configmaps", body=b"{not json",
+                          headers={"Content-Type": "application/json"})
+    assert code == 400 and json.loads(body)["reason"] == "BadRequest"
+
+
+def test_offline(env):
+    cloud, edge = env
+    # FakeCloud.stop() only closes the listening socket, which a thread blocked
+    # in accept() keeps alive on Linux: shut it down so that no redial succeeds.
+    cloud.fc.stopped = True
+    cloud.fc.lsock.shutdown(socket.SHUT_RDWR)
+    cloud.fc.stop()
+    edge.session.close()
+    while not cloud.fc.sessions.empty():
+        cloud.fc.sessions.get().close()
+    # whitelisted but never fetched: 503 once the edge noticed
+    wait_for(lambda: edge.raw("GET", "/openid/v1/jwks")[0] == 503, timeout=10, what="offline")
+    code, body = edge.raw("GET", "/openid/v1/jwks")
+    assert "never fetched" in json.loads(body)["message"]
+    # reads from the store
+    out = edge.kubectl("get", "pods", "-o", "wide").stdout
+    assert "p1" in out and "p2" in out
+    assert "cm1" in edge.kubectl("get", "configmaps").stdout
+    # /version from the cache
+    code, body = edge.raw("GET", "/version")
+    assert code == 200 and json.loads(body)["gitVersion"] == "v1.29.0-cloud"
+    # writes refused
+    r = edge.kubectl("create", "configmap", "off1", "--from-literal=a=b", check=False)
+    assert r.returncode != 0 and "offline" in r.stderr and "not applied" in r.stderr
+    code, body = edge.raw("DELETE", "/api/v1/namespaces/default/configmaps/cm1")
+    assert code == 503 and "offline" in json.loads(body)["message"]
+    # a miss offline is the store's 404
+    code, _ = edge.raw("GET", "/api/v1/namespaces/default/configmaps/never")
+    assert code == 404
+
+
+def test_restart_offline_keeps_store_and_expires_old_watches(env):
+    _, edge = env
+    assert edge.stop() == 0
+    edge.start()
+    out = edge.kubectl("get", "pods", "-l", "app=db", "-o", "name").stdout.split()
+    assert out == ["pod/p2"]
+    assert edge.raw("GET", "/version")[0] == 200
+    code, body = edge.raw("GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1")
+    # as kube-apiserver: the watch opens, then an ERROR event carries the 410
+    ev = json.loads(body.splitlines()[0])
+    assert code == 200 and ev["type"] == "ERROR"
+    assert ev["object"]["code"] == 410 and ev["object"]["reason"] == "Expired"
+
+
+def test_https_with_tokens(tmp_path):
+    """metaServer.https with the node's certificate, bearer tokens from tokenFile;
+    no cloud at all (reads still work)."""
+    pki = fakecloud.make_pki(str(tmp_path / "pki"), node=NODE)
+    (tmp_path / "tokens.csv").write_text('s3cret,app,uid-1,"system:authenticated"\n')
+    extra = f"""      https: true
+      tokenFile: {tmp_path}/tokens.csv
+      tlsCaFile: {pki['ca']}
+      tlsCertFile: {pki['server_crt']}
+      tlsPrivateKeyFile: {pki['server_key']}
+"""
+    edge = Edge(tmp_path, pki, free_port(), free_port(), extra)
+    edge.log = open(tmp_path / "edgecore.log", "a")
+    edge.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(edge.cfg)],
+                              stdout=edge.log, stderr=subprocess.STDOUT)
+    try:
+        base = ["--kubeconfig=/dev/null", "--server", f"https://127.0.0.1:{edge.port}",
+                "--certificate-authority", pki["ca"]]
+
+        def kubectl(*args):
+            return subprocess.run([KUBECTL, *base, *args], capture_output=True, text=True,
+                                  timeout=30)
+        wait_for(lambda: kubectl("--token", "s3cret", "get", "--raw", "/healthz").returncode == 0,
+                 what="HTTPS MetaServer up")
+        r = kubectl("--token", "s3cret", "get", "pods")
+        assert r.returncode == 0 and "No resources found" in r.stderr
+        r = kubectl("--token", "wrong", "get", "pods")
+        assert r.returncode != 0 and "Unauthorized" in r.stderr
+        # the node's own client certificate (signed by tlsCaFile) also authenticates
+        r = subprocess.run([KUBECTL, *base, "--client-certificate", pki["edge_crt"],
+                            "--client-key", pki["edge_key"], "get", "configmaps"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    finally:
+        assert edge.stop() == 0
