@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cloud/certs.h"
 #include "cloud/cloudhub.h"
+#include "cloud/edgesync.h"
 #include "cloud/httpserver.h"
 #include "cloud/secrets.h"
 #include "conf/cloudcore.h"
@@ -26,6 +27,7 @@ struct daemon {
     struct httpserver *https;
     struct cloudhub *hub;
     struct cloud_secrets *secrets; /* NULL without a Kubernetes API */
+    struct edgesync *sync;         /* downstream distribution; NULL without an API or hub */
 };
 
 /* How long start-up waits for an unreachable Kubernetes API before exiting. */
@@ -43,6 +45,8 @@ static void on_signal(uv_signal_t *h, int signum)
     d->https = NULL;
     cloudhub_free(d->hub);
     d->hub = NULL;
+    edgesync_free(d->sync); /* after the hub (its listener), before the client */
+    d->sync = NULL;
     cloud_secrets_free(d->secrets);
     d->secrets = NULL;
 }
@@ -76,6 +80,9 @@ static int serve(struct daemon *d, const struct cloudcore_config *cfg)
         .queue_size = (size_t)cfg->cloud_hub.session_queue_size,
     };
     if (cfg->cloud_hub.ws_enable && !(d->hub = cloudhub_new(&d->loop, &d->certs, &co)))
+        return -1;
+    if (d->hub && d->secrets &&
+        !(d->sync = edgesync_new(&d->loop, cloud_secrets_client(d->secrets), d->hub)))
         return -1;
     return 0;
 }
