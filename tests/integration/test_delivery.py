@@ -217,6 +217,23 @@ def test_delivery_lifecycle_reconnect_and_objectsyncs(env):
     wait_for(lambda: sorted(n for _, n, _ in objectsyncs(api).values()) == ["p2"],
              timeout=10, what="ObjectSyncs of deleted objects removed")
 
+    # graceful deletion: an update carrying deletionTimestamp, then the delete
+    held = pod("p3", NODE)
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    apply(api, held)
+    got = receive(e)
+    assert summary(got) == [("insert", "default/pod/p3")]
+    api.kubectl("delete", "pod", "p3", "-n", "default", "--wait=false")
+    got = receive(e)
+    assert summary(got) == [("update", "default/pod/p3")], summary(got)
+    assert got[0]["content"]["metadata"]["deletionTimestamp"]
+    check_form(got[0])
+    api.kubectl("patch", "pod", "p3", "-n", "default", "--type=merge", "-p",
+                '{"metadata":{"finalizers":null}}')
+    got = receive(e)  # the finalizer's removal is one more update, unless coalesced
+    assert summary(got)[-1] == ("delete", "default/pod/p3"), summary(got)
+    assert set(summary(got)[:-1]) <= {("update", "default/pod/p3")}, summary(got)
+
     # a clean stop with a session open (sanitizer builds check leaks here)
     cloud.proc.terminate()
     assert cloud.proc.wait(timeout=15) == 0
