@@ -54,6 +54,7 @@ struct objsync {
     struct wr *retry; /* waiting for the timer */
     size_t inflight;
     bool closing;
+    bool failing; /* writes fail: logged once until one succeeds */
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -393,8 +394,12 @@ static void on_write(struct kube_req *req, const struct kube_response *r, void *
         x->step = 0;
         enqueue(w, x);
     } else if (retryable(r)) {
-        log_warn("ObjectSync write failed, retrying", "objectsync=%s code=%d err=\"%s\"", x->key,
-                 r->code, r->err ? r->error : r->status.message);
+        /* Logged once per outage: every pending write fails alike. */
+        if (!w->failing)
+            log_warn("ObjectSync writes failing, retrying with backoff",
+                     "objectsync=%s code=%d err=\"%s\"", x->key, r->code,
+                     r->err ? r->error : r->status.message);
+        w->failing = true;
         write_retry(w, x);
     } else if (!x->rv) {
         write_done(w, x); /* deleted, or 404: gone already */
@@ -405,6 +410,9 @@ static void on_write(struct kube_req *req, const struct kube_response *r, void *
         x->step = 2; /* a create may drop the status (status subresource) */
         enqueue(w, x);
     } else if (ok || (x->step == 1 && r->code == 409)) {
+        if (w->failing)
+            log_info("ObjectSync writes succeed again", "%s", "");
+        w->failing = false;
         w->backoff = 0;
         write_done(w, x);
     } else {
