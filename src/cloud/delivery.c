@@ -415,10 +415,51 @@ void delivery_free(struct delivery *d)
     free(d);
 }
 
+/* Frees n if it holds nothing (not connected, no record). */
+static void node_gc(struct delivery *d, struct dnode *n)
+{
+    if (n->connected || n->acked.count || n->items.count)
+        return;
+    strmap_del(&d->nodes, n->name);
+    strmap_release(&n->items);
+    strmap_release(&n->byid);
+    strmap_release(&n->acked);
+    free(n->name);
+    free(n);
+}
+
 void delivery_load(struct delivery *d, const char *node, const char *uid,
                    const struct delivery_record *rec)
 {
-    acked_put(node_get(d, node), uid, rec);
+    struct dnode *n = strmap_get(&d->nodes, node);
+
+    if (d->started && n && n->connected)
+        return;
+    if (rec) {
+        acked_put(node_get(d, node), uid, rec);
+    } else if (n) {
+        acked_free(strmap_del(&n->acked, uid));
+        node_gc(d, n);
+    }
+}
+
+void delivery_load_reset(struct delivery *d)
+{
+    struct strmap_iter it = STRMAP_ITER_INIT;
+    struct strmap_entry *e;
+
+    while ((e = strmap_next(&d->nodes, &it))) {
+        struct dnode *n = e->value;
+        struct strmap_iter ai = STRMAP_ITER_INIT;
+        struct strmap_entry *a;
+        if (d->started && n->connected)
+            continue;
+        while ((a = strmap_next(&n->acked, &ai))) {
+            acked_free(a->value);
+            strmap_del(&n->acked, a->key);
+        }
+        node_gc(d, n);
+    }
 }
 
 /* One object the node needs at connect time. */
@@ -522,14 +563,7 @@ void delivery_disconnected(struct delivery *d, const char *node)
         return;
     node_clear(n);
     n->connected = false;
-    if (!n->acked.count) {
-        strmap_del(&d->nodes, node);
-        strmap_release(&n->items);
-        strmap_release(&n->byid);
-        strmap_release(&n->acked);
-        free(n->name);
-        free(n);
-    }
+    node_gc(d, n);
 }
 
 void delivery_ack(struct delivery *d, const char *node, const char *parent_msg_id)

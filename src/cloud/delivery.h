@@ -77,9 +77,18 @@ struct delivery;
 struct delivery *delivery_new(struct location *loc, const struct delivery_ops *ops, void *arg);
 void delivery_free(struct delivery *d); /* NULL-safe; calls no op */
 
-/* Progress loaded from an ObjectSync, before delivery_start(). */
+/*
+ * Progress from an ObjectSync (rec NULL: it was deleted), from the list at
+ * start or from the watch. Once started, records of a node connected here are
+ * left alone (this cloudcore writes them; the watch only echoes them, maybe
+ * late); those of other nodes mirror what other cloudcores write (HA).
+ */
 void delivery_load(struct delivery *d, const char *node, const char *uid,
                    const struct delivery_record *rec);
+
+/* A relist of ObjectSyncs begins: forgets the records that delivery_load()
+ * would replace (all before start; those of nodes not connected here after). */
+void delivery_load_reset(struct delivery *d);
 
 /* The location is synced and progress loaded: connected nodes get their
  * catch-up now, and changes are delivered from now on. */

@@ -92,6 +92,12 @@ static void on_record(const char *node, const char *uid, const struct delivery_r
     delivery_load(s->del, node, uid, rec);
 }
 
+static void on_reset(void *arg)
+{
+    struct edgesync *s = arg;
+    delivery_load_reset(s->del);
+}
+
 static void on_loaded(void *arg)
 {
     struct edgesync *s = arg;
@@ -132,7 +138,7 @@ struct edgesync *edgesync_new(uv_loop_t *loop, struct kube_client *c, struct clo
     s->timer.data = s;
     s->loc = location_new(c, on_change, on_synced, s);
     s->del = delivery_new(s->loc, &ops, s);
-    s->os = objsync_new(loop, c, on_record, on_loaded, s);
+    s->os = objsync_new(loop, c, on_reset, on_record, on_loaded, s);
     router_register(cloudhub_router(hub), ROUTER_ACK, on_ack, s);
     return s;
 }

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cloud/strmap.h"
 #include "net/kubeclient.h"
+#include "net/kubeclient_reflector.h"
 
 #define GROUP          "reliablesyncs.kubeedge.io"
 #define VERSION        "v1alpha1"
@@ -41,15 +41,16 @@ struct objsync {
     uv_loop_t *loop;
     struct kube_client *c;
     objsync_record_cb on_record;
+    objsync_reset_cb on_reset;
     objsync_ready_cb on_ready;
     void *arg;
     uv_timer_t timer; /* start-up retries and write retries */
     enum phase phase;
-    int crd;              /* CRD being checked: 0 objectsyncs, 1 clusterobjectsyncs */
-    struct kube_req *req; /* start-up request */
-    char *cont;           /* list continue token */
-    uint64_t backoff;     /* current backoff (start-up and writes) */
-    struct strmap writes; /* key -> wr */
+    int crd;                     /* CRD being checked: 0 objectsyncs, 1 clusterobjectsyncs */
+    struct kube_req *req;        /* start-up request */
+    struct kube_reflector *refl; /* ObjectSyncs, list + watch */
+    uint64_t backoff;            /* current backoff (start-up and writes) */
+    struct strmap writes;        /* key -> wr */
     struct wr *qhead, *qtail;
     struct wr *retry; /* waiting for the timer */
     size_t inflight;
@@ -91,10 +92,10 @@ static void on_timer(uv_timer_t *t)
 {
     struct objsync *w = t->data;
 
-    if (w->phase == PHASE_READY)
-        drain(w);
-    else
+    if (w->phase == PHASE_CRD)
         startup_step(w);
+    else
+        drain(w);
 }
 
 static json_t *crd_object(bool cluster)
@@ -165,7 +166,8 @@ static void on_crd_get(struct kube_req *req, const struct kube_response *r, void
     startup_step(w);
 }
 
-static void load_item(struct objsync *w, const json_t *item)
+/* One ObjectSync from the list or the watch; rec NULL when deleted. */
+static void load_item(struct objsync *w, const json_t *item, bool deleted)
 {
     const json_t *meta = json_object_get(item, "metadata"), *spec = json_object_get(item, "spec");
     const char *name = json_string_value(json_object_get(meta, "name"));
@@ -182,79 +184,51 @@ static void load_item(struct objsync *w, const json_t *item)
         return;
     }
     const struct delivery_record rec = {kind, ns, objname, rv && rv[0] ? rv : "0"};
-    w->on_record(node, uid, &rec, w->arg);
+    w->on_record(node, uid, deleted ? NULL : &rec, w->arg);
     free(node);
 }
 
-/* Percent-encodes s for a query value. */
-static char *query_escape(const char *s)
-{
-    struct buf b = BUF_INIT(4096);
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-            buf_append(&b, s, 1);
-        } else {
-            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            buf_append(&b, e, 3);
-        }
-    }
-    size_t len;
-    char *out = buf_detach(&b, &len);
-    return out ? out : xstrdup("");
-}
-
-static void on_list(struct kube_req *req, const struct kube_response *r, void *arg)
+static void on_list(struct kube_reflector *r, json_t *items, void *arg)
 {
     struct objsync *w = arg;
     size_t i;
     const json_t *item;
 
-    (void)req;
-    w->req = NULL;
-    if (w->closing)
+    (void)r;
+    w->on_reset(w->arg);
+    json_array_foreach(items, i, item) load_item(w, item, false);
+    log_info("ObjectSyncs loaded", "count=%zu", json_array_size(items));
+    if (w->phase == PHASE_READY)
         return;
-    if (r->err || r->code >= 300 || !json_is_object(r->object)) {
-        free(w->cont); /* a continue token may have expired: start over */
-        w->cont = NULL;
-        startup_retry(w, "list ObjectSyncs", r);
-        return;
-    }
-    json_array_foreach(json_object_get(r->object, "items"), i, item) load_item(w, item);
-    const char *cont =
-        json_string_value(json_object_get(json_object_get(r->object, "metadata"), "continue"));
-    free(w->cont);
-    w->cont = cont && cont[0] ? xstrdup(cont) : NULL;
-    if (!w->cont)
-        w->phase = PHASE_READY;
-    startup_step(w);
+    w->phase = PHASE_READY;
+    w->on_ready(w->arg);
+    drain(w);
+}
+
+static void on_watch(struct kube_reflector *r, const char *type, json_t *obj, void *arg)
+{
+    (void)r;
+    load_item(arg, obj, strcmp(type, "DELETED") == 0);
 }
 
 static void startup_step(struct objsync *w)
 {
-    if (w->phase == PHASE_CRD && w->crd < 2) {
+    if (w->crd < 2) {
         const char *name = w->crd ? "clusterobjectsyncs." GROUP : "objectsyncs." GROUP;
         w->req = kube_get(w->c, &gvr_crd, NULL, name, on_crd_get, w);
         return;
     }
-    if (w->phase == PHASE_CRD)
-        w->phase = PHASE_LIST;
-    if (w->phase == PHASE_LIST) {
-        char *esc = w->cont ? query_escape(w->cont) : NULL;
-        char *q = esc ? xasprintf("limit=%d&continue=%s", OBJSYNC_PAGE, esc)
-                      : xasprintf("limit=%d", OBJSYNC_PAGE);
-        w->req = kube_list(w->c, &gvr_os, NULL, q, on_list, w);
-        free(q);
-        free(esc);
-        return;
-    }
+    /* The reflector retries (with backoff) while the CRD is not served yet. */
+    const struct kube_reflector_options o = {
+        .path = "/apis/" GROUP "/" VERSION "/objectsyncs",
+        .page_size = OBJSYNC_PAGE,
+        .on_sync = on_list,
+        .on_event = on_watch,
+        .arg = w,
+    };
     w->backoff = 0;
-    log_info("ObjectSyncs loaded", "%s", "");
-    w->on_ready(w->arg);
-    drain(w);
+    w->phase = PHASE_LIST;
+    w->refl = kube_reflector_start(w->c, &o);
 }
 
 /* ---- writes -------------------------------------------------------------------------- */
@@ -450,14 +424,15 @@ static void drain(struct objsync *w)
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-struct objsync *objsync_new(uv_loop_t *loop, struct kube_client *c, objsync_record_cb on_record,
-                            objsync_ready_cb on_ready, void *arg)
+struct objsync *objsync_new(uv_loop_t *loop, struct kube_client *c, objsync_reset_cb on_reset,
+                            objsync_record_cb on_record, objsync_ready_cb on_ready, void *arg)
 {
     struct objsync *w = xcalloc(1, sizeof(*w));
 
     w->loop = loop;
     w->c = c;
     w->on_record = on_record;
+    w->on_reset = on_reset;
     w->on_ready = on_ready;
     w->arg = arg;
     uv_timer_init(loop, &w->timer);
@@ -492,7 +467,8 @@ void objsync_free(struct objsync *w)
     if (w->writes.count)
         log_info("ObjectSync writes abandoned at shutdown", "count=%zu", w->writes.count);
     strmap_release(&w->writes);
-    free(w->cont);
+    if (w->refl)
+        kube_reflector_stop(w->refl);
     uv_close((uv_handle_t *)&w->timer, on_closed);
 }
 

@@ -3,9 +3,11 @@
  * ClusterObjectSync (reliablesyncs.kubeedge.io/v1alpha1, reference §5.3).
  *
  * At start it installs both CRDs when missing (the schema of KubeEdge's
- * build/crds/reliablesyncs, status subresource), then lists every ObjectSync
- * (all namespaces, in pages) and hands each one to on_record; on_ready runs
- * once the list is complete. Until then errors are retried with backoff.
+ * build/crds/reliablesyncs, status subresource), retrying with backoff, then
+ * runs a reflector (list in pages, then watch) on all ObjectSyncs: each list
+ * is announced by on_reset and handed over item by item to on_record, and
+ * every watch event too (rec NULL: deleted), so records written by other
+ * cloudcores (HA) stay mirrored. on_ready runs once, after the first list.
  *
  * Writes are asynchronous, coalesced and bounded: one pending write per
  * ObjectSync (namespace/name), the newest wins; at most OBJSYNC_MAX_INFLIGHT
@@ -33,14 +35,17 @@ struct objsync;
 #define OBJSYNC_MAX_INFLIGHT 8
 #define OBJSYNC_PAGE         500
 
+/* rec NULL: the ObjectSync was deleted. */
 typedef void (*objsync_record_cb)(const char *node, const char *uid,
                                   const struct delivery_record *rec, void *arg);
+/* A (re)list starts: what follows replaces every record held. */
+typedef void (*objsync_reset_cb)(void *arg);
 typedef void (*objsync_ready_cb)(void *arg);
 
 /* Starts installing the CRDs and loading. loop must be c's loop; c must
  * outlive the objsync. */
-struct objsync *objsync_new(uv_loop_t *loop, struct kube_client *c, objsync_record_cb on_record,
-                            objsync_ready_cb on_ready, void *arg);
+struct objsync *objsync_new(uv_loop_t *loop, struct kube_client *c, objsync_reset_cb on_reset,
+                            objsync_record_cb on_record, objsync_ready_cb on_ready, void *arg);
 
 /* Cancels every request (pending writes are lost: the delivery resends, and
  * the edge acks again, after a restart). The memory goes once the timer is

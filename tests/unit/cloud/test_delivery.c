@@ -430,6 +430,35 @@ static void test_relist_is_a_replacement(void **state)
     assert_false(location_is_edge(f->loc, "e2"));
 }
 
+/* ObjectSyncs written by another cloudcore (HA) are mirrored for nodes not
+ * connected here, never for a node this cloudcore serves. */
+static void test_records_from_the_watch(void **state)
+{
+    struct fake *f = *state;
+    const struct delivery_record r5 = {"Pod", "default", "p1", "5"};
+    const struct delivery_record r9 = {"Pod", "default", "p1", "9"};
+
+    delivery_load(f->d, "e1", "u-p1", &r5);
+    delivery_load(f->d, "e2", "u-p1", &r5);
+    delivery_start(f->d);
+    edge_node(f, "e1");
+    delivery_connected(f->d, "e1");
+    delivery_load(f->d, "e1", "u-p1", &r9);  /* ignored: served here */
+    delivery_load(f->d, "e2", "u-p1", &r9);  /* mirrored */
+    delivery_load(f->d, "e1", "u-p1", NULL); /* ignored */
+    assert_string_equal(delivery_acked_rv(f->d, "e1", "u-p1"), "5");
+    assert_string_equal(delivery_acked_rv(f->d, "e2", "u-p1"), "9");
+    delivery_load(f->d, "e2", "u-p1", NULL);
+    assert_null(delivery_acked_rv(f->d, "e2", "u-p1"));
+    delivery_load(f->d, "e3", "u-x", &r5);
+    delivery_load_reset(f->d); /* a relist: e3 forgotten, e1 kept */
+    assert_null(delivery_acked_rv(f->d, "e3", "u-x"));
+    assert_string_equal(delivery_acked_rv(f->d, "e1", "u-p1"), "5");
+    struct delivery_stats st;
+    delivery_get_stats(f->d, &st);
+    assert_int_equal(st.nodes, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +468,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy_hub_and_unknown_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_on_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relist_is_a_replacement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_from_the_watch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

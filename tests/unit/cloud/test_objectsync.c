@@ -22,6 +22,8 @@ static struct kube_client *client;
 
 struct loaded {
     bool ready;
+    int resets;
+    int deleted;
     char records[16][160];
     size_t n;
 };
@@ -30,9 +32,20 @@ static void on_record(const char *node, const char *uid, const struct delivery_r
                       void *arg)
 {
     struct loaded *l = arg;
+    if (!rec) {
+        l->deleted++;
+        return;
+    }
     assert_true(l->n < 16);
     snprintf(l->records[l->n++], sizeof(l->records[0]), "%s %s %s %s/%s %s", node, uid, rec->kind,
              rec->ns, rec->name, rec->rv);
+}
+
+static void on_reset(void *arg)
+{
+    struct loaded *l = arg;
+    l->resets++;
+    l->n = 0;
 }
 
 static void on_ready(void *arg)
@@ -106,7 +119,7 @@ static void test_install_write_survive_load(void **state)
 {
     (void)state;
     struct loaded l1 = {0};
-    struct objsync *w = objsync_new(&loop, client, on_record, on_ready, &l1);
+    struct objsync *w = objsync_new(&loop, client, on_reset, on_record, on_ready, &l1);
     assert_true(test_run_until(&loop, &l1.ready, 20000));
     assert_int_equal(l1.n, 0);
 
@@ -142,6 +155,9 @@ static void test_install_write_survive_load(void **state)
     rv = status_rv("e1.uid-2");
     assert_string_equal(rv, "404");
     free(rv);
+    /* the watch echoed the writes (after a relist, as the server restarted) */
+    test_run_for(&loop, 500);
+    assert_true(l1.resets >= 1);
     close_objsync(w);
 
     /* a malformed one (no dot, no spec) is ignored by the next load */
@@ -155,7 +171,7 @@ static void test_install_write_survive_load(void **state)
     json_decref(g.obj);
 
     struct loaded l2 = {0};
-    w = objsync_new(&loop, client, on_record, on_ready, &l2);
+    w = objsync_new(&loop, client, on_reset, on_record, on_ready, &l2);
     assert_true(test_run_until(&loop, &l2.ready, 20000));
     assert_int_equal(l2.n, 2);
     bool a = false, b = false;
