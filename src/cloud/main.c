@@ -3,7 +3,8 @@
  *
  * Start-up: configuration, certificate material and bootstrap token
  * (certs.h), the HTTPS bootstrap port (httpserver.h) and the WebSocket
- * sessions (cloudhub.h); then the loop until SIGTERM or SIGINT, which stop
+ * sessions (cloudhub.h), with a Kubernetes API the downstream distribution
+ * (edgesync.h); then the loop until SIGTERM or SIGINT, which stop
  * the servers and let the loop drain.
  */
 #include <signal.h>
