@@ -3,13 +3,16 @@
  *
  * Start-up: configuration, certificate material and bootstrap token
  * (certs.h), the HTTPS bootstrap port (httpserver.h) and the WebSocket
- * sessions (cloudhub.h); with leaderelection.leaderElect, a standby until
+ * sessions (cloudhub.h), with a Kubernetes API the downstream distribution
+ * (edgesync.h), the upstream handlers (upstream.h) and the dynamic
+ * controller (dynamic.h); with leaderelection.leaderElect, a standby until
  * the Lease is ours (leader.h: set_role() is the one place that switches
  * between leader and standby); then the loop until SIGTERM or SIGINT, which
  * stop the servers, give the Lease up and let the loop drain.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "base/log.h"
@@ -17,8 +20,10 @@
 #include "cloud/certs.h"
 #include "cloud/cloudhub.h"
 #include "cloud/dynamic.h"
+#include "cloud/edgesync.h"
 #include "cloud/httpserver.h"
 #include "cloud/leader.h"
+#include "cloud/location.h"
 #include "cloud/secrets.h"
 #include "cloud/upstream.h"
 #include "conf/cloudcore.h"
@@ -34,6 +39,7 @@ struct daemon {
     struct cloud_secrets *secrets; /* NULL without a Kubernetes API */
     struct dynamic *dynamic;       /* NULL unless modules.dynamicController.enable */
     struct upstream *upstream;     /* edge requests; NULL without a Kubernetes API */
+    struct edgesync *sync;         /* downstream distribution; NULL without an API or hub */
     struct leader *leader;         /* NULL without leader election: always leading */
 };
 
@@ -94,6 +100,8 @@ static void on_signal(uv_signal_t *h, int signum)
     d->hub = NULL;
     dynamic_free(d->dynamic); /* after the hub, before the Kubernetes client */
     d->dynamic = NULL;
+    edgesync_free(d->sync); /* after the hub (its listener), before the client */
+    d->sync = NULL;
     if (d->leader)
         leader_release(d->leader, on_lease_released, d); /* frees the client after */
     else
@@ -127,6 +135,24 @@ static int elect(struct daemon *d, const struct cloudcore_config *cfg)
     return 0;
 }
 
+/* The upstream's authorization from the location cache: a configmap or
+ * secret a pod of the node references. Service accounts, and anything asked
+ * before the cache is synced, are checked through the API. */
+static enum upstream_verdict may_read(void *arg, const char *node, const char *type, const char *ns,
+                                      const char *name)
+{
+    struct daemon *d = arg;
+    struct location *loc = d->sync ? edgesync_location(d->sync) : NULL;
+    char res[768];
+
+    if (!loc || !location_is_synced(loc) || !strcmp(type, "serviceaccount"))
+        return UPSTREAM_ASK_API;
+    int n = snprintf(res, sizeof(res), "%s/%s/%s", ns, type, name);
+    if (n < 0 || (size_t)n >= sizeof(res))
+        return UPSTREAM_DENY;
+    return location_node_needs(loc, node, res) ? UPSTREAM_ALLOW : UPSTREAM_DENY;
+}
+
 static const struct certs_secrets *seam(struct daemon *d)
 {
     return d->secrets ? cloud_secrets_seam(d->secrets) : NULL;
@@ -157,6 +183,9 @@ static int serve(struct daemon *d, const struct cloudcore_config *cfg)
     };
     if (cfg->cloud_hub.ws_enable && !(d->hub = cloudhub_new(&d->loop, &d->certs, &co)))
         return -1;
+    if (d->hub && d->secrets &&
+        !(d->sync = edgesync_new(&d->loop, cloud_secrets_client(d->secrets), d->hub)))
+        return -1;
     const struct dynamic_options dyo = {.passthrough = &cfg->dynamic_passthrough,
                                         .max_message = co.max_message};
     if (cfg->dynamic_controller_enable && d->hub && d->secrets)
@@ -165,7 +194,9 @@ static int serve(struct daemon *d, const struct cloudcore_config *cfg)
         log_warn("dynamicController needs cloudHub.websocket and a Kubernetes API", "%s", "");
     if (d->hub && d->secrets) {
         const struct upstream_options uo = {.kube = cloud_secrets_client(d->secrets),
-                                            .hub = d->hub};
+                                            .hub = d->hub,
+                                            .may_read = may_read,
+                                            .may_read_arg = d};
         d->upstream = upstream_new(&uo);
         router_register(cloudhub_router(d->hub), ROUTER_EDGE, upstream_handle, d->upstream);
     }

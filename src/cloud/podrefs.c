@@ -4,7 +4,10 @@
  */
 #include "cloud/podrefs.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "base/log.h"
 
 static void report(enum podrefs_kind kind, const json_t *name, podrefs_cb cb, void *arg)
 {
@@ -108,4 +111,41 @@ bool podrefs_uses(const json_t *pod, const char *type, const char *name)
         return false;
     podrefs_each(pod, on_ref, &m);
     return m.found;
+}
+
+struct collect {
+    const char *ns;
+    struct strmap *out;
+    bool full;
+};
+
+static void collect_one(enum podrefs_kind kind, const char *name, void *arg)
+{
+    struct collect *c = arg;
+    char key[512];
+
+    if (kind == PODREFS_SERVICEACCOUNT || !name[0])
+        return;
+    if (c->out->count >= PODREFS_MAX) {
+        c->full = true;
+        return;
+    }
+    int n = snprintf(key, sizeof(key), "%s/%s/%s", c->ns,
+                     kind == PODREFS_CONFIGMAP ? "configmap" : "secret", name);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return; /* names are bounded by the API (253); anything longer is garbage */
+    strmap_put(c->out, key, (void *)1);
+}
+
+size_t podrefs_collect(const json_t *pod, struct strmap *out)
+{
+    const json_t *meta = json_object_get(pod, "metadata");
+    struct collect c = {.ns = json_string_value(json_object_get(meta, "namespace")), .out = out};
+
+    if (!c.ns || !c.ns[0])
+        return out->count;
+    podrefs_each(pod, collect_one, &c);
+    if (c.full)
+        log_warn("pod references too many objects, extra ones ignored", "max=%d", PODREFS_MAX);
+    return out->count;
 }

@@ -12,6 +12,12 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "cloud/strmap.h"
+
+/* References podrefs_collect() keeps per pod at most; more are ignored (logged). */
+#define PODREFS_MAX 256
 
 enum podrefs_kind {
     PODREFS_CONFIGMAP,
@@ -37,6 +43,15 @@ void podrefs_each(const json_t *pod, podrefs_cb cb, void *arg);
 /* Whether pod references the object named name of type ("configmap",
  * "secret" or "serviceaccount"; anything else: false). */
 bool podrefs_uses(const json_t *pod, const char *type, const char *name);
+
+/*
+ * For the location cache: adds to out (keys copied, value (void *)1) the wire
+ * resource string of each configmap and secret pod references,
+ * "<ns>/configmap/<name>" or "<ns>/secret/<name>" (service accounts are not
+ * delivered). Returns the number of keys in out afterwards; at most
+ * PODREFS_MAX are added.
+ */
+size_t podrefs_collect(const json_t *pod, struct strmap *out);
 
 /* The kind for a resource type string; -1 for anything else. */
 int podrefs_kind_of(const char *type);

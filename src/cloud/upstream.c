@@ -270,11 +270,15 @@ static void authorize(struct op *op, const char *type, op_step then)
 {
     struct upstream *u = op->u;
 
-    if (u->o.may_read) {
-        if (u->o.may_read(u->o.may_read_arg, op->node, type, op_ns(op), op_name(op)))
-            then(op, NULL);
-        else
-            forbid(op, type, op_name(op));
+    enum upstream_verdict v = UPSTREAM_ASK_API;
+    if (u->o.may_read)
+        v = u->o.may_read(u->o.may_read_arg, op->node, type, op_ns(op), op_name(op));
+    if (v == UPSTREAM_ALLOW) {
+        then(op, NULL);
+        return;
+    }
+    if (v == UPSTREAM_DENY) {
+        forbid(op, type, op_name(op));
         return;
     }
     op->auth_type = type;

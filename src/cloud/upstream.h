@@ -42,9 +42,12 @@ struct kube_client;
 struct upstream;
 
 /* Whether node may read the object of type ("configmap", "secret",
- * "serviceaccount") ns/name. Called synchronously. */
-typedef bool (*upstream_may_read_cb)(void *arg, const char *node, const char *type, const char *ns,
-                                     const char *name);
+ * "serviceaccount") ns/name: UPSTREAM_ALLOW, UPSTREAM_DENY, or
+ * UPSTREAM_ASK_API when the answer is not known here (then the node's pods are
+ * listed through the API as without a callback). Called synchronously. */
+enum upstream_verdict { UPSTREAM_DENY, UPSTREAM_ALLOW, UPSTREAM_ASK_API };
+typedef enum upstream_verdict (*upstream_may_read_cb)(void *arg, const char *node, const char *type,
+                                                      const char *ns, const char *name);
 
 struct upstream_options {
     struct kube_client *kube; /* borrowed; must outlive the upstream */

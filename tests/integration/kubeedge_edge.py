@@ -220,3 +220,40 @@ def _mask_fast(payload, mask):
     n = len(payload)
     m = (mask * (n // 4 + 1))[:n]
     return (int.from_bytes(payload, "big") ^ int.from_bytes(m, "big")).to_bytes(n, "big")
+
+
+def ack_frame(msg):
+    """The edge's ack of a downstream message, as KubeEdge's NewRespByMessage makes it
+    (reference §4.1): same source, group and resource, op "response", content "OK"."""
+    import json
+    import time
+    import uuid
+    r = msg["route"]
+    return json.dumps({
+        "header": {"msg_id": str(uuid.uuid4()), "parent_msg_id": msg["header"]["msg_id"],
+                   "timestamp": int(time.time() * 1000)},
+        "route": {"source": r.get("source", ""), "group": r.get("group", ""),
+                  "operation": "response", "resource": r.get("resource", "")},
+        "content": "OK"}, separators=(",", ":")) + "\n"
+
+
+def receive(session, quiet=1.5, limit=30.0, ack=lambda m: True):
+    """Downstream messages (parsed JSON) until none arrived for `quiet` seconds or `limit`
+    seconds passed. Each one for which ack(m) is true is acked at once."""
+    import json
+    import socket as _socket
+    import time
+    out = []
+    deadline = time.monotonic() + limit
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return out
+        try:
+            text = session.recv(timeout=min(quiet, left))
+        except (_socket.timeout, TimeoutError):
+            return out
+        m = json.loads(text)
+        out.append(m)
+        if ack(m):
+            session.send_text(ack_frame(m))

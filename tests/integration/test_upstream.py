@@ -261,6 +261,12 @@ def test_api_gone(env):
     carries on and serves again once the API is back."""
     api, cloud, sess = env
     sess.request(REGISTER)
+    create(api, {"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "cm1", "namespace": "default"}, "data": {"k": "v"}})
+    create(api, pod("nginx", NODE, cm="cm1"))
+    # the location cache has seen the pod once the query is answered
+    wait_for(lambda: "metadata" in sess.request(frame("query", "default/configmap/cm1"))["content"],
+             timeout=20, what="cm1 readable by the node")
     api.stop()
     r = sess.request(QUERY, timeout=30)
     st = err_status(r["content"])
