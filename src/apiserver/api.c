@@ -18,12 +18,14 @@
 #include "apiserver/openapi.h"
 #include "apiserver/select.h"
 #include "apiserver/table.h"
+#include "apiserver/tokenrequest.h"
 #include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/mem.h"
 #include "kube/protobuf.h"
 
+#define TOKEN_GROUP   "authentication.k8s.io"
 #define LIST_TEXT_MAX ((size_t)1 << 30) /* bytes of one list answer */
 
 struct api *api_new(struct store *store, struct api_registry *reg, const struct api_options *opts)
@@ -177,6 +179,8 @@ static void serve_nonresource(struct api *api, struct api_response *resp)
     case API_TARGET_RESOURCE_LIST:
         if (strcmp(ri->prefix, "api") == 0 || *ri->group)
             doc = api_discovery_resources(api->reg, ri->group, ri->version);
+        if (doc && api->opts.token_issuer && !*ri->group && strcmp(ri->version, "v1") == 0)
+            api_token_discovery_add(json_object_get(doc, "resources"));
         break;
     default:
         break;
@@ -467,6 +471,16 @@ static void serve_resource(struct api *api, const struct api_request *req,
     /* Kubernetes' RequestInfo gives a namespace's own name as its namespace too. */
     if (res && !res->namespaced && strcmp(ri->resource, "namespaces") == 0)
         resp->info.ns = "";
+    if (res && api->opts.token_issuer && !*res->group &&
+        strcmp(res->plural, "serviceaccounts") == 0 && strcmp(ri->subresource, "token") == 0) {
+        if (verb == API_VERB_CREATE)
+            api_do_token_request(api, req, resp);
+        else
+            api_respond_status(resp, api_status_method_not_supported(
+                                         TOKEN_GROUP, "serviceaccounts/token",
+                                         *api_verb_name(verb) ? api_verb_name(verb) : ri->method));
+        return;
+    }
     if (!res || (*ri->subresource && !(status && res->has_status)) ||
         (!res->namespaced && *ri->ns)) {
         api_respond_status(resp, api_status_no_route());

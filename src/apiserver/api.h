@@ -32,8 +32,13 @@
 #define API_BODY_MAX (3 * 1024 * 1024) /* kube-apiserver's 3 MiB request limit */
 #define API_LIST_MAX 100000            /* objects in one unpaged list or deletecollection */
 
+struct satoken_issuer;
+
 struct api_options {
     const char *server_address; /* for /api's serverAddressByClientCIDRs; may be NULL */
+    /* Signs TokenRequest tokens (serviceaccounts/<sa>/token, tokenrequest.h);
+     * borrowed. NULL: the subresource is not served (MetaServer). */
+    const struct satoken_issuer *token_issuer;
 };
 
 struct api_request {

@@ -45,5 +45,8 @@ void api_do_delete(struct api *api, const struct api_request *req, const struct 
                    struct api_response *resp);
 void api_do_deletecollection(struct api *api, const struct api_request *req,
                              const struct api_resource *res, struct api_response *resp);
+/* POST serviceaccounts/<name>/token (tokenrequest.c); api->opts.token_issuer is set. */
+void api_do_token_request(struct api *api, const struct api_request *req,
+                          struct api_response *resp);
 
 #endif

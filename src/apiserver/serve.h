@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "apiserver/api.h"
+#include "apiserver/satoken.h"
 #include "net/http.h"
 
 struct api_server;
@@ -37,9 +38,12 @@ struct api_server_options {
     const char *address; /* listen IP */
     int port;
     bool tls;
-    const char *cert_file, *key_file;  /* serving certificate (tls) */
-    const char *client_ca_file;        /* client certificates signed by it authenticate */
-    const char *token_file;            /* kube-apiserver token file: token,user,uid,"groups" */
+    const char *cert_file, *key_file; /* serving certificate (tls) */
+    const char *client_ca_file;       /* client certificates signed by it authenticate */
+    const char *token_file;           /* kube-apiserver token file: token,user,uid,"groups" */
+    /* Service account tokens (JWTs) it issued authenticate too (tokenrequest.h);
+     * borrowed, may be NULL. */
+    const struct satoken_issuer *token_issuer;
     bool anonymous;                    /* no authentication at all (MetaServer on loopback) */
     bool http2;                        /* offer h2 in ALPN (tls only) */
     size_t max_body;                   /* 413 beyond */

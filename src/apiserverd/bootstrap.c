@@ -59,6 +59,26 @@ static int load_or_create_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct 
     return rc;
 }
 
+/* Loads the service account signing key or creates it the first time. */
+static int load_or_create_sa_key(const char *dir, EVP_PKEY **key, struct buf *err)
+{
+    char *path = xasprintf("%s/sa.key", dir);
+    int rc;
+    if (access(path, F_OK) == 0) {
+        rc = pki_key_load_pem(path, key);
+        if (rc < 0)
+            buf_printf(err, "%s: cannot load the service account key: %s", path, err_str(rc));
+    } else {
+        rc = pki_key_generate(key);
+        if (rc == 0)
+            rc = pki_key_save_pem(*key, path);
+        if (rc < 0)
+            buf_printf(err, "%s: cannot create the service account key: %s", path, err_str(rc));
+    }
+    free(path);
+    return rc;
+}
+
 /* Issues a certificate for a new key and saves both as <dir>/<name>.{crt,key}. */
 static int issue(const char *dir, const char *name, X509 *ca, EVP_PKEY *ca_key,
                  const struct pki_cert_spec *spec, struct buf *err)
@@ -257,6 +277,8 @@ int bootstrap_prepare(const char *dir, const char *listen, struct bootstrap *out
     }
     rc = load_or_create_ca(dir, &ca, &ca_key, err);
     if (rc == 0)
+        rc = load_or_create_sa_key(dir, &out->sa_key, err);
+    if (rc == 0)
         rc = serving_cert(dir, listen, ca, ca_key, err);
     char *admin_crt = xasprintf("%s/admin.crt", dir);
     if (rc == 0 && access(admin_crt, F_OK) != 0) {
@@ -293,5 +315,6 @@ void bootstrap_release(struct bootstrap *b)
     free(b->cert_file);
     free(b->key_file);
     free(b->token_file);
+    EVP_PKEY_free(b->sa_key);
     memset(b, 0, sizeof(*b));
 }

@@ -8,11 +8,16 @@
  * (kube-apiserver's --token-auth-file format: token,user,uid,"groups");
  * an admin client certificate (admin.crt/.key, O=system:masters) is issued
  * once; admin.kubeconfig (bearer token) and admin-cert.kubeconfig (client
- * certificate) are written for https://<listen>. Private keys and files that
+ * certificate) are written for https://<listen>. The service account token
+ * signing key (sa.key, ECDSA P-256, kube-apiserver's
+ * --service-account-signing-key-file) is loaded or, the first time, created
+ * and kept across restarts so that issued tokens stay valid. Private keys and files that
  * hold secrets are mode 0600.
  */
 #ifndef CEDGE_APISERVERD_BOOTSTRAP_H
 #define CEDGE_APISERVERD_BOOTSTRAP_H
+
+#include <openssl/evp.h>
 
 #include "base/buf.h"
 
@@ -21,6 +26,7 @@ struct bootstrap {
     char *cert_file;
     char *key_file;
     char *token_file; /* tokens.csv */
+    EVP_PKEY *sa_key; /* service account token signing key, owned */
 };
 
 /* Prepares data_dir for serving on listen ("host:port"). Returns 0, or a

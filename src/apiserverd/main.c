@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "apiserver/api.h"
+#include "apiserver/satoken.h"
 #include "apiserver/serve.h"
 #include "apiserverd/bootstrap.h"
 #include "base/clock.h"
@@ -30,6 +31,7 @@ struct daemon {
     struct api_registry *reg;
     struct api *api;
     struct api_server *server;
+    struct satoken_issuer *issuer;
 };
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -139,7 +141,13 @@ static int run(const struct apiserver_config *cfg)
         log_error("cannot read the store", "path=%s why=\"%s\"", db, store_errmsg(d.store));
         goto out;
     }
-    struct api_options ao = {.server_address = cfg->listen};
+    d.issuer = satoken_issuer_new(boot.sa_key, SATOKEN_ISSUER_DEFAULT);
+    if (!d.issuer) {
+        log_error("the service account key is not an ECDSA P-256 key", "path=%s/sa.key",
+                  cfg->data_dir);
+        goto out;
+    }
+    struct api_options ao = {.server_address = cfg->listen, .token_issuer = d.issuer};
     d.api = api_new(d.store, d.reg, &ao);
 
     uv_loop_init(&d.loop);
@@ -151,6 +159,7 @@ static int run(const struct apiserver_config *cfg)
         .key_file = boot.key_file,
         .client_ca_file = boot.ca_file,
         .token_file = boot.token_file,
+        .token_issuer = d.issuer,
         .max_body = (size_t)cfg->max_request_bytes,
         .max_watchers = (size_t)cfg->max_watchers,
         .http2 = true,
@@ -175,6 +184,7 @@ out:
     api_free(d.api);
     store_close(d.store);
     api_registry_free(d.reg);
+    satoken_issuer_free(d.issuer);
     bootstrap_release(&boot);
     buf_release(&err);
     free(errmsg);

@@ -1122,9 +1122,29 @@ static const struct kube_pb_field f_k8s_io_api_batch_v1_UncountedTerminatedPods[
     {"succeeded", 1, KPB_STRING, KPB_F_REPEATED | KPB_F_OMITEMPTY, 0},
     {"failed", 2, KPB_STRING, KPB_F_REPEATED | KPB_F_OMITEMPTY, 0},
 };
+static const struct kube_pb_field f_k8s_io_api_authentication_v1_TokenRequest[] = {
+    {"metadata", 1, KPB_MESSAGE, KPB_F_OMITEMPTY, 1},
+    {"spec", 2, KPB_MESSAGE, KPB_F_OMITEMPTY, 177},
+    {"status", 3, KPB_MESSAGE, KPB_F_OMITEMPTY, 179},
+};
+static const struct kube_pb_field f_k8s_io_api_authentication_v1_TokenRequestSpec[] = {
+    {"audiences", 1, KPB_STRING, KPB_F_REPEATED, 0},
+    {"expirationSeconds", 4, KPB_INT64, KPB_F_POINTER | KPB_F_OMITEMPTY, 0},
+    {"boundObjectRef", 3, KPB_MESSAGE, KPB_F_POINTER | KPB_F_OMITEMPTY, 178},
+};
+static const struct kube_pb_field f_k8s_io_api_authentication_v1_BoundObjectReference[] = {
+    {"kind", 1, KPB_STRING, KPB_F_OMITEMPTY, 0},
+    {"apiVersion", 2, KPB_STRING, KPB_F_OMITEMPTY, 0},
+    {"name", 3, KPB_STRING, KPB_F_OMITEMPTY, 0},
+    {"uid", 4, KPB_STRING, KPB_F_OMITEMPTY, 0},
+};
+static const struct kube_pb_field f_k8s_io_api_authentication_v1_TokenRequestStatus[] = {
+    {"token", 1, KPB_STRING, 0, 0},
+    {"expirationTimestamp", 2, KPB_TIME, 0, 0},
+};
 static const struct kube_pb_field f_k8s_io_apimachinery_pkg_apis_meta_v1_DeleteOptions[] = {
     {"gracePeriodSeconds", 1, KPB_INT64, KPB_F_POINTER | KPB_F_OMITEMPTY, 0},
-    {"preconditions", 2, KPB_MESSAGE, KPB_F_POINTER | KPB_F_OMITEMPTY, 177},
+    {"preconditions", 2, KPB_MESSAGE, KPB_F_POINTER | KPB_F_OMITEMPTY, 181},
     {"orphanDependents", 3, KPB_BOOL, KPB_F_POINTER | KPB_F_OMITEMPTY, 0},
     {"propagationPolicy", 4, KPB_STRING, KPB_F_POINTER | KPB_F_OMITEMPTY, 0},
     {"dryRun", 5, KPB_STRING, KPB_F_REPEATED | KPB_F_OMITEMPTY, 0},
@@ -1469,6 +1489,14 @@ const struct kube_pb_type kube_pb_types[] = {
      ARRAY_SIZE(f_k8s_io_api_batch_v1_JobCondition)},
     {"UncountedTerminatedPods", f_k8s_io_api_batch_v1_UncountedTerminatedPods,
      ARRAY_SIZE(f_k8s_io_api_batch_v1_UncountedTerminatedPods)},
+    {"TokenRequest", f_k8s_io_api_authentication_v1_TokenRequest,
+     ARRAY_SIZE(f_k8s_io_api_authentication_v1_TokenRequest)},
+    {"TokenRequestSpec", f_k8s_io_api_authentication_v1_TokenRequestSpec,
+     ARRAY_SIZE(f_k8s_io_api_authentication_v1_TokenRequestSpec)},
+    {"BoundObjectReference", f_k8s_io_api_authentication_v1_BoundObjectReference,
+     ARRAY_SIZE(f_k8s_io_api_authentication_v1_BoundObjectReference)},
+    {"TokenRequestStatus", f_k8s_io_api_authentication_v1_TokenRequestStatus,
+     ARRAY_SIZE(f_k8s_io_api_authentication_v1_TokenRequestStatus)},
     {"DeleteOptions", f_k8s_io_apimachinery_pkg_apis_meta_v1_DeleteOptions,
      ARRAY_SIZE(f_k8s_io_apimachinery_pkg_apis_meta_v1_DeleteOptions)},
     {"Preconditions", f_k8s_io_apimachinery_pkg_apis_meta_v1_Preconditions,
@@ -1479,11 +1507,18 @@ const struct kube_pb_type kube_pb_types[] = {
 const size_t kube_pb_ntypes = ARRAY_SIZE(kube_pb_types);
 
 const struct kube_pb_root kube_pb_roots[] = {
-    {"v1", "ConfigMap", 0},         {"v1", "Secret", 8},
-    {"v1", "Namespace", 11},        {"v1", "ServiceAccount", 15},
-    {"v1", "Service", 18},          {"v1", "Pod", 29},
-    {"apps/v1", "Deployment", 158}, {"batch/v1", "Job", 165},
-    {"v1", "DeleteOptions", 176},   {"meta.k8s.io/v1", "DeleteOptions", 176},
-    {"v1", "CreateOptions", 178},   {"meta.k8s.io/v1", "CreateOptions", 178},
+    {"v1", "ConfigMap", 0},
+    {"v1", "Secret", 8},
+    {"v1", "Namespace", 11},
+    {"v1", "ServiceAccount", 15},
+    {"v1", "Service", 18},
+    {"v1", "Pod", 29},
+    {"apps/v1", "Deployment", 158},
+    {"batch/v1", "Job", 165},
+    {"authentication.k8s.io/v1", "TokenRequest", 176},
+    {"v1", "DeleteOptions", 180},
+    {"meta.k8s.io/v1", "DeleteOptions", 180},
+    {"v1", "CreateOptions", 182},
+    {"meta.k8s.io/v1", "CreateOptions", 182},
 };
 const size_t kube_pb_nroots = ARRAY_SIZE(kube_pb_roots);

@@ -249,11 +249,11 @@ def test_token_request(env):
     assert err_status(r["content"])["code"] == 403
     r = sess.request(frame("query", "default/serviceaccounttoken/app", tr))
     assert_reply(r, r["header"]["parent_msg_id"], "default/serviceaccounttoken/app")
-    if "ErrStatus" in r["content"]:
-        # cedge-apiserver has no TokenRequest subresource (real kube-apiserver has)
-        assert r["content"]["ErrStatus"]["code"] == 404, r
-        pytest.skip("cedge-apiserver lacks serviceaccounts/<sa>/token")
-    assert r["content"]["status"]["token"]
+    assert "ErrStatus" not in r["content"], r
+    assert r["content"]["kind"] == "TokenRequest"
+    assert r["content"]["spec"]["audiences"] == ["api"]
+    assert r["content"]["status"]["token"].count(".") == 2
+    assert r["content"]["status"]["expirationTimestamp"]
 
 
 def test_api_gone(env):

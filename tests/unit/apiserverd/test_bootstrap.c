@@ -54,6 +54,9 @@ static void test_first_start_then_restart(void **state)
     assert_int_equal(mode_of(data, "apiserver.key"), 0600);
     assert_int_equal(mode_of(data, "tokens.csv"), 0600);
     assert_int_equal(mode_of(data, "admin.kubeconfig"), 0600);
+    assert_int_equal(mode_of(data, "sa.key"), 0600);
+    assert_non_null(b.sa_key);
+    char *sa_key = slurp(data, "sa.key");
     char *tokens = slurp(data, "tokens.csv");
     assert_non_null(strstr(tokens, ",admin,admin,\"system:masters\"\n"));
     size_t tlen = strcspn(tokens, ",");
@@ -85,6 +88,9 @@ static void test_first_start_then_restart(void **state)
     assert_string_equal(again, ca_hash);
     char *tokens2 = slurp(data, "tokens.csv");
     assert_string_equal(tokens, tokens2);
+    char *sa_key2 = slurp(data, "sa.key"); /* issued service account tokens stay valid */
+    assert_string_equal(sa_key, sa_key2);
+    assert_non_null(b.sa_key);
     assert_int_equal(pki_cert_load_pem(b.cert_file, &cert), 0);
     assert_int_equal(X509_check_ip_asc(cert, "127.0.0.2", 0), 1);
     char *kc3 = slurp(data, "admin.kubeconfig");
@@ -95,6 +101,8 @@ static void test_first_start_then_restart(void **state)
 
     free(tokens);
     free(tokens2);
+    free(sa_key);
+    free(sa_key2);
     free(kc);
     free(kc2);
     free(kc3);

@@ -111,6 +111,14 @@ static void test_serviceaccount(void **state)
     check_vector("serviceaccount");
 }
 
+/* kubectl create token app --audience a --audience b --duration 20m
+ * --bound-object-kind Pod --bound-object-name p1 --bound-object-uid 1234 */
+static void test_tokenrequest(void **state)
+{
+    (void)state;
+    check_vector("tokenrequest");
+}
+
 static void test_service(void **state)
 {
     (void)state;
@@ -249,11 +257,17 @@ static void test_semantics(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_configmap),      cmocka_unit_test(test_configmap_binary),
-        cmocka_unit_test(test_secret),         cmocka_unit_test(test_namespace),
-        cmocka_unit_test(test_serviceaccount), cmocka_unit_test(test_service),
-        cmocka_unit_test(test_deployment),     cmocka_unit_test(test_job),
-        cmocka_unit_test(test_unknown_kind),   cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_configmap),
+        cmocka_unit_test(test_configmap_binary),
+        cmocka_unit_test(test_secret),
+        cmocka_unit_test(test_namespace),
+        cmocka_unit_test(test_serviceaccount),
+        cmocka_unit_test(test_tokenrequest),
+        cmocka_unit_test(test_service),
+        cmocka_unit_test(test_deployment),
+        cmocka_unit_test(test_job),
+        cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_semantics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

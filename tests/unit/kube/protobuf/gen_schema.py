@@ -21,6 +21,7 @@ ROOTS = [  # (apiVersion, kind, proto message)
     ("v1", "Pod", "k8s.io.api.core.v1.Pod"),
     ("apps/v1", "Deployment", "k8s.io.api.apps.v1.Deployment"),
     ("batch/v1", "Job", "k8s.io.api.batch.v1.Job"),
+    ("authentication.k8s.io/v1", "TokenRequest", "k8s.io.api.authentication.v1.TokenRequest"),
     ("v1", "DeleteOptions", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"),
     ("meta.k8s.io/v1", "DeleteOptions", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"),
     ("v1", "CreateOptions", "k8s.io.apimachinery.pkg.apis.meta.v1.CreateOptions"),
@@ -34,6 +35,9 @@ SPECIAL = {  # messages with their own JSON form
     "k8s.io.apimachinery.pkg.runtime.RawExtension": "KPB_RAW_JSON",
     "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1": "KPB_RAW_JSON",
     "k8s.io.apimachinery.pkg.apis.meta.v1.Duration": "KPB_DURATION",
+}
+JSON_NAMES = {  # Go json tags that differ from the proto field name
+    "BoundObjectReference.uID": "uid",
 }
 SCALAR = {1: "KPB_DOUBLE", 2: "KPB_FLOAT", 3: "KPB_INT64", 4: "KPB_UINT64", 5: "KPB_INT32",
           8: "KPB_BOOL", 9: "KPB_STRING", 12: "KPB_BYTES", 13: "KPB_UINT32"}
@@ -172,7 +176,8 @@ def generate(msgs, required):
             elif not m["mapentry"]:
                 flags.append("KPB_F_OMITEMPTY")
             ref = index.get(f["tname"], 0) if k in ("KPB_MESSAGE", "KPB_MAP") else 0
-            out.append("    {\"%s\", %d, %s, %s, %d}," % (f["name"], f["num"], k,
+            jname = JSON_NAMES.get(qual, f["name"])
+            out.append("    {\"%s\", %d, %s, %s, %d}," % (jname, f["num"], k,
                                                        " | ".join(flags) or "0", ref))
         out.append("};")
     out.append("")
