@@ -319,10 +319,12 @@ static int ready_one(struct prober *p)
 }
 
 static unsigned conn_to;
+static struct prober *conn_prober;
 
+/* All N on the leader, or the leader stopped being ready (lost the lease). */
 static bool all_on_leader(struct bench *b)
 {
-    return b->open_on[conn_to] == b->n;
+    return b->open_on[conn_to] == b->n || atomic_load(&conn_prober->status[conn_to]) != 200;
 }
 
 int run_failover(unsigned n, unsigned max_inflight, uint64_t backoff_base_ms,
@@ -415,13 +417,18 @@ int run_failover(unsigned n, unsigned max_inflight, uint64_t backoff_base_ms,
     /* N edges on the leader */
     b.initial_addr = (unsigned)leader;
     conn_to = (unsigned)leader;
+    conn_prober = &p;
     edges_init(&b);
     edges_pump(&b);
     t_conn = run_until(&b, all_on_leader, CONNECT_BUDGET_MS);
     printf("N=%u failover: %u/%u edges connected to the leader in %.2f s\n", n, b.open_on[leader],
            n, t_conn / 1000);
     if (b.open_on[leader] != n) {
-        fprintf(stderr, "FAIL: not all edges connected\n");
+        fprintf(stderr, "FAIL: not all edges connected%s\n",
+                atomic_load(&p.status[leader]) != 200
+                    ? ": the leader stopped being ready while they connected (lost the lease? "
+                      "see \"stopped leading\" in its log)"
+                    : "");
         goto out;
     }
     idle(&b, 2000);
