@@ -1,8 +1,8 @@
 /*
  * bench_cloud.c - N simulated KubeEdge edges against one real cloudcore.
  *
- *   build-rel/bin/bench_cloud [-c concurrent_dials] [--broadcast] [N ...]
- *                                                         (default N: 1000 10000)
+ *   build-rel/bin/bench_cloud [-c concurrent_dials] [--broadcast | --failover
+ *                             [--backoff BASE_MS,CAP_MS]] [N ...]  (default N: 1000 10000)
  *
  * For each N: starts build/bin/cloudcore (the binary next to this one) with a
  * generated config in a new temp dir (its CA, serving certificate and token
@@ -35,12 +35,18 @@
  * own count and the time its cloudhub_send() loop took; connect rate and the
  * child's VmRSS per node as above.
  *
+ * --failover: cedge-apiserver and two cloudcores with leader election; the
+ * failover time and the time until all N edges are back on the new leader,
+ * after kill -9 and after SIGTERM of the leader (failover.c). --backoff sets
+ * the edges' full-jitter reconnect backoff (default 1000,30000: KubeEdge's).
+ *
+ * The simulated edges are in edges.c (edges.h).
+ *
  * Bounds: connect phase 120 s, each ping round 30 s. RLIMIT_NOFILE is raised
  * to its hard limit (cloudcore inherits it).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -61,242 +67,18 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
-#include "base/uuid.h"
 #include "cloud/certs.h"
 #include "cloud/cloudhub.h"
 #include "conf/cloudcore.h"
-#include "net/pki.h"
-#include "proto/message.h"
+#include "edges.h"
 #include "net/ws_client.h"
+#include "proto/message.h"
 
-#define PROJECT_ID        "e632aba927ea4ac2b575ec1603d56f10"
-#define KEEPALIVE_MS      15000
-#define CONNECT_BUDGET_MS 120000
-#define PING_BUDGET_MS    30000
-#define PING_ROUNDS       3
-#define BCAST_BUDGET_MS   30000
-#define BCAST_ROUNDS      3
-#define MAX_DIAL_TRIES    5
-#define MAX_EDGES         20000
-
-enum edge_state { EDGE_IDLE, EDGE_DIALING, EDGE_OPEN, EDGE_DEAD };
-
-struct edge {
-    struct bench *b;
-    unsigned idx;
-    enum edge_state state;
-    unsigned tries;
-    struct ws_client *ws;
-    uv_timer_t keepalive;
-    bool ping_pending;
-    bool bcast_pending;
-    char node[32];
-    char path[96];
-};
-
-struct bench {
-    uv_loop_t *loop;
-    uv_timer_t tick;
-    struct edge *edges;
-    unsigned n;
-    unsigned next;   /* next never-dialed edge */
-    unsigned *retry; /* stack of edges to dial again */
-    unsigned n_retry;
-    unsigned inflight;
-    unsigned max_inflight;
-    unsigned open;
-    unsigned dial_failures;
-    unsigned drops;
-    unsigned pings_left;
-    char ping_id[40];
-    unsigned bcast_left;
-    char bcast_rv[48]; /* "\"resourceversion\":\"<rv>\"" of the current round */
-    uint64_t keepalives_sent;
-    int ws_port;
-    char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
-};
-
-static double now_ms(void)
-{
-    return (double)clock_monotonic_ns() / 1e6;
-}
-
-static long vm_rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
-static void pump(struct bench *b);
-
-static void send_keepalive(uv_timer_t *t)
-{
-    struct edge *e = t->data;
-    char id[UUID_STRLEN], msg[320];
-    int len;
-
-    if (e->state != EDGE_OPEN || uuid_v4(id) < 0)
-        return;
-    len =
-        snprintf(msg, sizeof(msg),
-                 "{\"header\":{\"msg_id\":\"%s\",\"timestamp\":%" PRId64 "},\"route\":{\"source\":"
-                 "\"websocket\",\"group\":\"resource\",\"operation\":\"keepalive\",\"resource\":"
-                 "\"node\"},\"content\":\"ping\"}\n",
-                 id, clock_realtime_ms());
-    if (ws_client_send_text(e->ws, msg, (size_t)len) == 0)
-        e->b->keepalives_sent++;
-}
-
-static void on_open(struct ws_client *ws, void *arg)
-{
-    struct edge *e = arg;
-    uint32_t r = 0;
-
-    (void)ws;
-    e->state = EDGE_OPEN;
-    e->b->inflight--;
-    e->b->open++;
-    (void)random_bytes(&r, sizeof(r));
-    uv_timer_start(&e->keepalive, send_keepalive, r % KEEPALIVE_MS, KEEPALIVE_MS);
-    pump(e->b);
-}
-
-static bool contains(const char *data, size_t len, const char *needle)
-{
-    return memmem(data, len, needle, strlen(needle)) != NULL;
-}
-
-static void on_text(struct ws_client *ws, const char *data, size_t len, void *arg)
-{
-    struct edge *e = arg;
-
-    (void)ws;
-    if (e->ping_pending && contains(data, len, e->b->ping_id) &&
-        contains(data, len, "\"content\":\"ack\"")) {
-        e->ping_pending = false;
-        e->b->pings_left--;
-    }
-    if (e->bcast_pending && contains(data, len, e->b->bcast_rv) &&
-        contains(data, len, "\"operation\":\"update\"") &&
-        contains(data, len, "\"resource\":\"default/configmap/cm1\"")) {
-        e->bcast_pending = false;
-        e->b->bcast_left--;
-    }
-}
-
-static void on_close(struct ws_client *ws, int status, const char *reason, void *arg)
-{
-    struct edge *e = arg;
-    struct bench *b = e->b;
-
-    (void)ws;
-    e->ws = NULL;
-    uv_timer_stop(&e->keepalive);
-    if (e->state == EDGE_OPEN) {
-        b->open--;
-        b->drops++;
-        if (b->drops <= 5)
-            fprintf(stderr, "edge %s dropped: status=%d reason=%s\n", e->node, status, reason);
-        e->state = EDGE_DEAD;
-        if (e->ping_pending) {
-            e->ping_pending = false;
-            b->pings_left--;
-        }
-        if (e->bcast_pending) {
-            e->bcast_pending = false;
-            b->bcast_left--;
-        }
-        return;
-    }
-    b->inflight--;
-    b->dial_failures++;
-    if (b->dial_failures <= 5)
-        fprintf(stderr, "edge %s dial failed: status=%d reason=%s\n", e->node, status, reason);
-    if (++e->tries >= MAX_DIAL_TRIES) {
-        e->state = EDGE_DEAD;
-    } else {
-        e->state = EDGE_IDLE;
-        b->retry[b->n_retry++] = e->idx;
-    }
-    pump(b);
-}
-
-static void dial(struct edge *e)
-{
-    struct bench *b = e->b;
-    const struct ws_header headers[] = {
-        {"Node_id", e->node},
-        {"Project_id", PROJECT_ID},
-        {"ConnectionUse", "msg"},
-    };
-    struct ws_client_options o = {
-        .transport = {.host = "127.0.0.1",
-                      .port = b->ws_port,
-                      .tls = true,
-                      .ca_path = b->ca,
-                      .cert_path = b->cert,
-                      .key_path = b->key},
-        .path = e->path,
-        .headers = headers,
-        .n_headers = ARRAY_SIZE(headers),
-        .handshake_timeout_ms = 30000,
-    };
-    int err = 0;
-
-    e->state = EDGE_DIALING;
-    b->inflight++;
-    e->ws = ws_client_new(b->loop, &o, on_open, on_text, on_close, e, &err);
-    if (!e->ws) {
-        fprintf(stderr, "ws_client_new: %s\n", err_str(err));
-        b->inflight--;
-        e->state = EDGE_DEAD;
-    }
-}
-
-static void pump(struct bench *b)
-{
-    while (b->inflight < b->max_inflight) {
-        if (b->n_retry > 0)
-            dial(&b->edges[b->retry[--b->n_retry]]);
-        else if (b->next < b->n)
-            dial(&b->edges[b->next++]);
-        else
-            break;
-    }
-}
-
-static void on_tick(uv_timer_t *t)
-{
-    (void)t; /* only wakes uv_run(UV_RUN_ONCE) up */
-}
-
-/* Runs the loop until done(b) or budget_ms passed; returns elapsed ms. */
-static double run_until(struct bench *b, bool (*done)(struct bench *), double budget_ms)
-{
-    double t0 = now_ms();
-
-    while (!done(b) && now_ms() - t0 < budget_ms)
-        uv_run(b->loop, UV_RUN_ONCE);
-    return now_ms() - t0;
-}
-
-static bool all_settled(struct bench *b)
-{
-    return b->next == b->n && b->n_retry == 0 && b->inflight == 0;
-}
+#define PING_BUDGET_MS  30000
+#define PING_ROUNDS     3
+#define BCAST_BUDGET_MS 30000
+#define BCAST_ROUNDS    3
+#define MAX_EDGES       20000
 
 static bool pings_done(struct bench *b)
 {
@@ -306,66 +88,6 @@ static bool pings_done(struct bench *b)
 static bool bcast_done(struct bench *b)
 {
     return b->bcast_left == 0;
-}
-
-static int issue_client_cert(const char *dir, struct bench *b)
-{
-    char ca_crt[PATH_MAX], ca_key[PATH_MAX];
-    X509 *ca = NULL, *cert = NULL;
-    EVP_PKEY *ca_k = NULL, *k = NULL;
-    const struct pki_cert_spec spec = {.cn = "kubeedge.io", .ekus = PKI_EKU_CLIENT, .days = 1};
-    int r;
-
-    snprintf(ca_crt, sizeof(ca_crt), "%s/ca/rootCA.crt", dir);
-    snprintf(ca_key, sizeof(ca_key), "%s/ca/rootCA.key", dir);
-    snprintf(b->ca, sizeof(b->ca), "%s", ca_crt);
-    snprintf(b->cert, sizeof(b->cert), "%s/edge.crt", dir);
-    snprintf(b->key, sizeof(b->key), "%s/edge.key", dir);
-    if ((r = pki_cert_load_pem(ca_crt, &ca)) < 0 || (r = pki_key_load_pem(ca_key, &ca_k)) < 0 ||
-        (r = pki_key_generate(&k)) < 0 || (r = pki_cert_issue(ca, ca_k, k, &spec, &cert)) < 0 ||
-        (r = pki_key_save_pem(k, b->key)) < 0 || (r = pki_cert_save_pem(cert, b->cert)) < 0)
-        fprintf(stderr, "client certificate: %s\n", err_str(r));
-    X509_free(ca);
-    X509_free(cert);
-    EVP_PKEY_free(ca_k);
-    EVP_PKEY_free(k);
-    return r < 0 ? r : 0;
-}
-
-static int free_port(void)
-{
-    uv_loop_t loop;
-    uv_tcp_t s;
-    struct sockaddr_storage ss;
-    struct sockaddr_in sin;
-    int len = sizeof(ss), port = -1;
-
-    uv_loop_init(&loop);
-    uv_tcp_init(&loop, &s);
-    uv_ip4_addr("127.0.0.1", 0, &sin);
-    if (uv_tcp_bind(&s, (const struct sockaddr *)&sin, 0) == 0 &&
-        uv_tcp_getsockname(&s, (struct sockaddr *)&ss, &len) == 0)
-        port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    uv_close((uv_handle_t *)&s, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    return port;
-}
-
-static bool file_has(const char *path, const char *needle)
-{
-    char buf[8192];
-    FILE *f = fopen(path, "r");
-    size_t n;
-    bool found = false;
-
-    if (!f)
-        return false;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    found = strstr(buf, needle) != NULL;
-    fclose(f);
-    return found;
 }
 
 /* Writes <dir>/cloudcore.yaml (its path into cfg); 0 or -1. */
@@ -398,15 +120,11 @@ static int write_config(const char *dir, unsigned n, int ws_port, int https_port
 static pid_t start_cloudcore(const char *dir, unsigned n, int ws_port, int https_port)
 {
     char exe[PATH_MAX], cfg[PATH_MAX], logp[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     pid_t pid;
     int fd;
 
-    if (len <= 0)
+    if (sibling_exe("cloudcore", exe, sizeof(exe)) < 0)
         return -1;
-    exe[len] = '\0';
-    snprintf(strrchr(exe, '/') + 1, sizeof(exe) - (size_t)(strrchr(exe, '/') + 1 - exe),
-             "cloudcore");
     snprintf(logp, sizeof(logp), "%s/cloudcore.log", dir);
     if (write_config(dir, n, ws_port, https_port, cfg, sizeof(cfg)) < 0)
         return -1;
@@ -437,76 +155,6 @@ static pid_t start_cloudcore(const char *dir, unsigned n, int ws_port, int https
     return -1;
 }
 
-static void stop_cloudcore(pid_t pid)
-{
-    int st;
-
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 150; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return;
-        usleep(100000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    (void)h;
-}
-
-/* Dials b->n edges, runs until all are settled, prints the connect rate and
- * lets the server settle (logs, freed handshake buffers) for 2 s. */
-static void connect_edges(struct bench *b)
-{
-    unsigned n = b->n;
-    double t_conn, t0;
-
-    b->edges = xcalloc(n, sizeof(*b->edges));
-    b->retry = xcalloc(n, sizeof(*b->retry));
-    for (unsigned i = 0; i < n; i++) {
-        struct edge *e = &b->edges[i];
-
-        e->b = b;
-        e->idx = i;
-        snprintf(e->node, sizeof(e->node), "bench-node-%05u", i);
-        snprintf(e->path, sizeof(e->path), "/%s/%s/events", PROJECT_ID, e->node);
-        uv_timer_init(b->loop, &e->keepalive);
-        e->keepalive.data = e;
-    }
-    uv_timer_init(b->loop, &b->tick);
-    uv_timer_start(&b->tick, on_tick, 50, 50);
-
-    pump(b);
-    t_conn = run_until(b, all_settled, CONNECT_BUDGET_MS);
-    printf("N=%u: %u/%u connected in %.2f s -> %.0f edges/s (dial failures %u, max %u concurrent "
-           "dials)\n",
-           n, b->open, n, t_conn / 1000, b->open / (t_conn / 1000), b->dial_failures,
-           b->max_inflight);
-    t0 = now_ms();
-    while (now_ms() - t0 < 2000)
-        uv_run(b->loop, UV_RUN_ONCE);
-}
-
-static void free_edges(struct bench *b)
-{
-    for (unsigned i = 0; b->edges && i < b->n; i++) {
-        ws_client_free(b->edges[i].ws);
-        b->edges[i].ws = NULL;
-        uv_close((uv_handle_t *)&b->edges[i].keepalive, on_closed);
-    }
-    if (b->edges)
-        uv_close((uv_handle_t *)&b->tick, on_closed);
-    uv_run(b->loop, UV_RUN_DEFAULT);
-}
-
 /* One run with n edges; returns 0 when all n connected and every ping was answered. */
 static int run(unsigned n, unsigned max_inflight)
 {
@@ -522,8 +170,8 @@ static int run(unsigned n, unsigned max_inflight)
         perror("mkdtemp");
         return 1;
     }
-    b.ws_port = free_port();
-    pid = start_cloudcore(dir, n, b.ws_port, free_port());
+    b.ws_ports[0] = free_port();
+    pid = start_cloudcore(dir, n, b.ws_ports[0], free_port());
     if (pid < 0 || issue_client_cert(dir, &b) < 0)
         goto out;
     usleep(500000);
@@ -579,10 +227,10 @@ static int run(unsigned n, unsigned max_inflight)
     free_edges(&b);
 out:
     if (pid > 0)
-        stop_cloudcore(pid);
+        stop_process(pid);
     free(b.edges);
     free(b.retry);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(dir);
     return rc;
 }
 
@@ -750,7 +398,7 @@ static pid_t start_hub_child(const char *dir, unsigned n, int ws_port, int *fd_o
         fprintf(stderr, "CloudHub child did not start; see %s\n", logp);
         close(sv[0]);
         if (pid > 0)
-            stop_cloudcore(pid);
+            stop_process(pid);
         return -1;
     }
     *fd_out = sv[0];
@@ -772,8 +420,8 @@ static int run_broadcast(unsigned n, unsigned max_inflight)
         perror("mkdtemp");
         return 1;
     }
-    b.ws_port = free_port();
-    pid = start_hub_child(dir, n, b.ws_port, &fd);
+    b.ws_ports[0] = free_port();
+    pid = start_hub_child(dir, n, b.ws_ports[0], &fd);
     if (pid < 0 || issue_client_cert(dir, &b) < 0)
         goto out;
     usleep(500000);
@@ -828,10 +476,10 @@ out:
     if (fd >= 0)
         close(fd);
     if (pid > 0)
-        stop_cloudcore(pid);
+        stop_process(pid);
     free(b.edges);
     free(b.retry);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(dir);
     return rc;
 }
 
@@ -840,13 +488,26 @@ int main(int argc, char **argv)
     struct rlimit rl;
     unsigned max_inflight = 128;
     int argi = 1, rc = 0;
-    bool broadcast = false;
+    bool broadcast = false, failover = false, backoff_set = false;
+    uint64_t backoff_base = 1000, backoff_cap = 30000;
     static const unsigned defaults[] = {1000, 10000};
 
     signal(SIGPIPE, SIG_IGN);
     for (; argi < argc && argv[argi][0] == '-'; argi++) {
         if (strcmp(argv[argi], "--broadcast") == 0) {
             broadcast = true;
+        } else if (strcmp(argv[argi], "--failover") == 0) {
+            failover = true;
+        } else if (strcmp(argv[argi], "--backoff") == 0 && argi + 1 < argc) {
+            char *end;
+
+            backoff_base = strtoull(argv[++argi], &end, 10);
+            backoff_cap = *end == ',' ? strtoull(end + 1, &end, 10) : 0;
+            if (*end || backoff_base == 0 || backoff_cap < backoff_base || backoff_cap > 600000) {
+                fprintf(stderr, "--backoff BASE_MS,CAP_MS: 1 <= BASE <= CAP <= 600000\n");
+                return 2;
+            }
+            backoff_set = true;
         } else if (strcmp(argv[argi], "-c") == 0 && argi + 1 < argc) {
             max_inflight = (unsigned)strtoul(argv[++argi], NULL, 10);
             if (max_inflight == 0 || max_inflight > 4096) {
@@ -854,9 +515,14 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: bench_cloud [-c concurrent_dials] [--broadcast] [N ...]\n");
+            fprintf(stderr, "usage: bench_cloud [-c concurrent_dials] [--broadcast | --failover "
+                            "[--backoff BASE_MS,CAP_MS]] [N ...]\n");
             return 2;
         }
+    }
+    if (broadcast && failover) {
+        fprintf(stderr, "--broadcast and --failover exclude each other\n");
+        return 2;
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;
@@ -871,12 +537,22 @@ int main(int argc, char **argv)
             rc = 1;
             continue;
         }
-        rc |= broadcast ? run_broadcast((unsigned)n, max_inflight) : run((unsigned)n, max_inflight);
+        if (failover)
+            rc |= run_failover((unsigned)n, max_inflight, backoff_base, backoff_cap);
+        else if (broadcast)
+            rc |= run_broadcast((unsigned)n, max_inflight);
+        else
+            rc |= run((unsigned)n, max_inflight);
     }
     printf("reproduce: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEDGE_FUZZ=OFF "
-           "&& cmake --build build-rel -j2 --target cloudcore bench_cloud && "
+           "&& cmake --build build-rel -j2 --target cloudcore%s bench_cloud && "
            "build-rel/bin/bench_cloud -c %u%s",
-           max_inflight, broadcast ? " --broadcast" : "");
+           failover ? " cedge-apiserver" : "", max_inflight,
+           broadcast  ? " --broadcast"
+           : failover ? " --failover"
+                      : "");
+    if (backoff_set)
+        printf(" --backoff %" PRIu64 ",%" PRIu64, backoff_base, backoff_cap);
     for (int i = argi; i < argc; i++)
         printf(" %s", argv[i]);
     printf("\n");
