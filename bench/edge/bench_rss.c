@@ -283,13 +283,13 @@ static int write_config(const char *dir, int cloud_port, int ms_port)
 }
 
 struct proc_mem {
-    long rss, hwm, anon, file; /* kB */
+    long rss, hwm, anon, file, pss; /* kB */
 };
 
 static struct proc_mem proc_mem(pid_t pid)
 {
     char path[64], line[256];
-    struct proc_mem m = {-1, -1, -1, -1};
+    struct proc_mem m = {-1, -1, -1, -1, -1};
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     while (f && fgets(line, sizeof(line), f)) {
@@ -302,6 +302,13 @@ static struct proc_mem proc_mem(pid_t pid)
         else if (!strncmp(line, "RssFile:", 8))
             m.file = strtol(line + 8, NULL, 10);
     }
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "Pss:", 4))
+            m.pss = strtol(line + 4, NULL, 10);
     if (f)
         fclose(f);
     return m;
@@ -554,14 +561,15 @@ int bench_rss(void)
            "where nothing listens, so this is edgecore alone; MetaServer on; VmRSS in MB):\n",
            bin);
     free(bin);
-    printf("  %-28s %8s %8s %10s %8s %8s %8s\n", "store", "idle", "warm", "1k GETs", "VmHWM",
-           "anon", "file");
+    printf("  %-28s %8s %8s %10s %8s %8s %8s %8s\n", "store", "idle", "warm", "1k GETs", "VmHWM",
+           "anon", "file", "PSS");
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct rss_result r;
         if (run_case(&cases[i], &r) < 0)
             return 1;
-        printf("  %-28s %8.1f %8.1f %10.1f %8.1f %8.1f %8.1f\n", cases[i].what, mb(r.idle.rss),
-               mb(r.warm.rss), mb(r.gets.rss), mb(r.gets.hwm), mb(r.gets.anon), mb(r.gets.file));
+        printf("  %-28s %8.1f %8.1f %10.1f %8.1f %8.1f %8.1f %8.1f\n", cases[i].what,
+               mb(r.idle.rss), mb(r.warm.rss), mb(r.gets.rss), mb(r.gets.hwm), mb(r.gets.anon),
+               mb(r.gets.file), mb(r.gets.pss));
         if (cases[i].pods)
             printf("  %-28s (pods %zu B, configmaps %zu B; LIST answers %zu + %zu B, "
                    "watch sent %zu B%s)\n",
@@ -569,8 +577,9 @@ int bench_rss(void)
                    r.watch_ended ? ", then the server ENDED the watch" : "");
     }
     printf("  idle = %d s after /healthz answers; warm = after LIST pods, LIST configmaps and a "
-           "pods watch (kept open); 1k GETs = after %d GETs on top; anon/file = RssAnon/RssFile "
-           "at the end\n",
+           "pods watch (kept open); 1k GETs = after %d GETs on top; anon/file/PSS = RssAnon/"
+           "RssFile/Pss at the end (file: shared libraries' pages, mostly shared with other "
+           "processes; PSS divides them among their users)\n",
            IDLE_S, GETS);
     printf("  aims: <= 8 MB idle, <= 16 MB with 100 pods (KubeEdge's edgecore: ~77 MB idle)\n");
     printf("command: build-rel/bin/bench_edge rss   (RelWithDebInfo, -DCEDGE_FUZZ=OFF; "
