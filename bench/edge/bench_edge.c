@@ -9,8 +9,8 @@
  * than written to a socket. Also measures re-delivery of the same messages
  * (all skipped by the dedup rule).
  *
- * Usage: bench_edge [apply [dir] [messages] [batch] | metaserver]
- * (no argument: both, apply with its defaults)
+ * Usage: bench_edge [apply [dir] [messages] [batch] | metaserver | rss]
+ * (no argument: all three, apply with its defaults)
  */
 #include "bench_edge.h"
 
@@ -96,7 +96,8 @@ static int bench_apply(int argc, char **argv)
     printf("  applied:     %8.0f objects/s (%.1f us each)\n", n / t, t * 1e6 / n);
     printf("  re-delivery: %8.0f messages/s (all skipped: %llu)\n", n / t2,
            (unsigned long long)metamanager_stats(mm)->skipped);
-    printf("reproduce: build/bin/bench_edge [dir] [messages] [batch]   (RelWithDebInfo build)\n");
+    printf(
+        "reproduce: build-rel/bin/bench_edge apply [dir] [messages] [batch]   (RelWithDebInfo)\n");
 
     metamanager_stop(mm);
     edgehub_free(hub);
@@ -116,12 +117,16 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "metaserver"))
         return bench_metaserver();
+    if (argc > 1 && !strcmp(argv[1], "rss"))
+        return bench_rss();
     if (argc > 1 && !strcmp(argv[1], "apply"))
         return bench_apply(argc - 1, argv + 1);
     if (argc > 1) {
-        fprintf(stderr, "usage: bench_edge [apply [dir] [messages] [batch] | metaserver]\n");
+        fprintf(stderr, "usage: bench_edge [apply [dir] [messages] [batch] | metaserver | rss]\n");
         return 2;
     }
     int r = bench_apply(1, argv);
-    return r ? r : bench_metaserver();
+    if (r == 0)
+        r = bench_metaserver();
+    return r ? r : bench_rss();
 }

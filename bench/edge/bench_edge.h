@@ -7,4 +7,8 @@
 /* MetaServer GET/LIST latency over loopback HTTP (bench_metaserver.c). */
 int bench_metaserver(void);
 
+/* VmRSS/VmHWM of the real edgecore binary, idle and with objects stored
+ * (bench_rss.c). */
+int bench_rss(void);
+
 #endif

@@ -220,7 +220,7 @@ int bench_metaserver(void)
     measure("engine without the hook: GET", plain_port, "/api/v1/namespaces/default/pods/pod-0500",
             GETS);
     measure("engine without the hook: LIST", plain_port, "/api/v1/namespaces/default/pods", LISTS);
-    printf("command: build/bin/bench_edge   (Release: cmake -DCMAKE_BUILD_TYPE=Release; "
+    printf("command: build-rel/bin/bench_edge metaserver   (RelWithDebInfo, -DCEDGE_FUZZ=OFF; "
            "the figures above are from this build's type)\n");
 
     uv_async_send(&s.stop);

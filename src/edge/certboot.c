@@ -1,11 +1,18 @@
 /*
  * certboot.c - KubeEdge's edge certificate bootstrap (reference §1.3) with libcurl.
+ *
+ * libcurl is loaded with dlopen() on the first request, not linked: it pulls
+ * in some 25 libraries (GnuTLS, Kerberos, LDAP, p11-kit, ...) whose
+ * constructors run at start-up, about 4 MB of edgecore's RSS (bench_edge rss)
+ * for what runs once at bootstrap and at each certificate renewal.
  */
 #include "edge/certboot.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,58 @@ struct get_req {
     size_t body_len;
 };
 
+/* The libcurl calls this file makes, resolved from libcurl.so.4. */
+static struct {
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+    CURLcode (*easy_perform)(CURL *c);
+    CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode cr);
+    void (*easy_cleanup)(CURL *c);
+    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+    void (*slist_free_all)(struct curl_slist *l);
+    bool ok;
+} cu;
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+
+#define CU_SYM(field, name)                                                                        \
+    do {                                                                                           \
+        void *sym = dlsym(h, name);                                                                \
+        if (!sym)                                                                                  \
+            goto fail;                                                                             \
+        memcpy(&cu.field, &sym, sizeof(sym)); /* object to function pointer (POSIX) */             \
+    } while (0)
+
+static void cu_load(void)
+{
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+    if (!h) {
+        log_error("cannot load libcurl", "error=\"%s\"", dlerror());
+        return;
+    }
+    CU_SYM(easy_init, "curl_easy_init");
+    CU_SYM(easy_setopt, "curl_easy_setopt");
+    CU_SYM(easy_perform, "curl_easy_perform");
+    CU_SYM(easy_getinfo, "curl_easy_getinfo");
+    CU_SYM(easy_strerror, "curl_easy_strerror");
+    CU_SYM(easy_cleanup, "curl_easy_cleanup");
+    CU_SYM(slist_append, "curl_slist_append");
+    CU_SYM(slist_free_all, "curl_slist_free_all");
+    cu.ok = true; /* never unloaded: curl keeps global state */
+    return;
+fail:
+    log_error("libcurl lacks a function", "error=\"%s\"", dlerror());
+    dlclose(h);
+}
+
+/* Loads libcurl once (thread-safe: renewals run on the loop's thread pool). */
+static bool cu_ready(void)
+{
+    pthread_once(&cu_once, cu_load);
+    return cu.ok;
+}
+
 static size_t sink(char *p, size_t size, size_t n, void *arg)
 {
     struct buf *out = arg;
@@ -41,47 +100,49 @@ static size_t sink(char *p, size_t size, size_t n, void *arg)
 /* One blocking GET. Returns the HTTP status, or a negative errno. */
 static int http_get(const struct get_req *g, struct buf *out)
 {
-    CURL *c = curl_easy_init();
+    CURL *c;
     char *url;
     long status = 0;
     int r;
 
-    if (!c)
+    if (!cu_ready())
+        return -ELIBACC;
+    if (!(c = cu.easy_init()))
         return -ENOMEM;
     if (strstr(g->base, "://"))
         url = xasprintf("%s%s", g->base, g->path);
     else
         url = xasprintf("https://%s%s", g->base, g->path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    cu.easy_setopt(c, CURLOPT_URL, url);
+    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    cu.easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    cu.easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    cu.easy_setopt(c, CURLOPT_WRITEDATA, out);
     if (g->ca_file) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
-        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+        cu.easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
+        cu.easy_setopt(c, CURLOPT_CAPATH, NULL);
     } else {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (g->cert_file) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, g->cert_file);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, g->key_file);
+        cu.easy_setopt(c, CURLOPT_SSLCERT, g->cert_file);
+        cu.easy_setopt(c, CURLOPT_SSLKEY, g->key_file);
     }
     if (g->headers)
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, g->headers);
+        cu.easy_setopt(c, CURLOPT_HTTPHEADER, g->headers);
     if (g->body) {
         /* KubeEdge sends the CSR as the body of a GET. */
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)g->body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)g->body_len);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "GET");
+        cu.easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)g->body);
+        cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)g->body_len);
+        cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "GET");
     }
-    CURLcode cr = curl_easy_perform(c);
+    CURLcode cr = cu.easy_perform(c);
     if (cr != CURLE_OK) {
-        log_warn("cloud request failed", "url=%s error=\"%s\"", url, curl_easy_strerror(cr));
+        log_warn("cloud request failed", "url=%s error=\"%s\"", url, cu.easy_strerror(cr));
         switch (cr) {
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
@@ -97,10 +158,10 @@ static int http_get(const struct get_req *g, struct buf *out)
             r = -ECONNREFUSED;
         }
     } else {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         r = (int)status;
     }
-    curl_easy_cleanup(c);
+    cu.easy_cleanup(c);
     free(url);
     return r;
 }
@@ -175,17 +236,19 @@ static int request_cert(const struct certboot_options *o, const char *base, cons
     char *hv, *new_cert = NULL, *new_key = NULL;
     int r;
 
+    if (!cu_ready())
+        return -ELIBACC;
     if ((r = pki_key_generate(&key)) < 0 || (r = pki_csr_create(key, NULL, &csr, &csr_len)) < 0)
         goto out;
     if (jwt) {
         hv = xasprintf("Authorization: Bearer %s", jwt);
-        h = curl_slist_append(h, hv);
+        h = cu.slist_append(h, hv);
         free(hv);
     }
     hv = xasprintf("NodeName: %s", o->node);
-    h = curl_slist_append(h, hv);
+    h = cu.slist_append(h, hv);
     free(hv);
-    h = curl_slist_append(h, "Content-Type:"); /* curl's form default is not ours */
+    h = cu.slist_append(h, "Content-Type:"); /* curl's form default is not ours */
     struct get_req g = {.base = base,
                         .path = "/edge.crt",
                         .ca_file = o->ca_file,
@@ -232,7 +295,7 @@ static int request_cert(const struct certboot_options *o, const char *base, cons
 out:
     free(new_cert);
     free(new_key);
-    curl_slist_free_all(h);
+    cu.slist_free_all(h);
     buf_release(&out);
     free(csr);
     X509_free(cert);
