@@ -254,6 +254,14 @@ int dynapp_key_parse(const char *key, struct dynapp_key *k, const char **why)
         *why = "a resource key has more than five segments";
         return -EINVAL;
     }
+    /* a longer segment would be cut short below and name another object */
+    const size_t lim[] = {sizeof(k->group), sizeof(k->version), sizeof(k->resource_name),
+                          sizeof(k->ns), sizeof(k->name)};
+    for (size_t i = 0; i < n; i++)
+        if (strlen(seg[i]) >= lim[i]) {
+            *why = "a key segment is too long";
+            return -EINVAL;
+        }
     k->resource = true;
     snprintf(k->group, sizeof(k->group), "%s", strcmp(seg[0], "core") == 0 ? "" : seg[0]);
     snprintf(k->version, sizeof(k->version), "%s", seg[1]);

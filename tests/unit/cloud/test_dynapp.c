@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,6 +222,38 @@ static void test_keys_and_paths(void **state)
     assert_int_equal(dynapp_key_parse(long_key, &k, &why), -EINVAL);
 }
 
+/* Fuzzing (fuzz_cloud_dynapp): a 254- or 255-byte segment used to be cut to
+ * 253 bytes, so the request went to another object; a version over 63 bytes
+ * likewise. Both are refused now; 253 bytes still pass. */
+static void test_key_segments_never_truncated(void **state)
+{
+    (void)state;
+    struct dynapp_key k;
+    const char *why = "";
+    char seg[256], key[DYNAPP_MAX_KEY + 1];
+
+    for (size_t len = 253; len <= 255; len++) {
+        memset(seg, 'a', len);
+        seg[len] = '\0';
+        snprintf(key, sizeof(key), "/core/v1/pods/default/%s", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+        if (len == 253)
+            assert_string_equal(k.name, seg);
+        snprintf(key, sizeof(key), "/core/v1/pods/%s/p", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+        snprintf(key, sizeof(key), "/%s/v1/pods", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+        snprintf(key, sizeof(key), "/core/v1/%s", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+    }
+    memset(seg, '1', 70);
+    seg[0] = 'v';
+    seg[70] = '\0';
+    snprintf(key, sizeof(key), "/core/%s/pods", seg);
+    assert_int_equal(dynapp_key_parse(key, &k, &why), -EINVAL);
+    assert_string_equal(why, "a key segment is too long");
+}
+
 static void test_resource_types(void **state)
 {
     (void)state;
@@ -376,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_response_in_go_order),
         cmocka_unit_test(test_response_computes_a_missing_id),
         cmocka_unit_test(test_keys_and_paths),
+        cmocka_unit_test(test_key_segments_never_truncated),
         cmocka_unit_test(test_resource_types),
         cmocka_unit_test(test_options_to_query),
         cmocka_unit_test(test_patch_info),
