@@ -155,12 +155,11 @@ json_t *dynapp_response(const struct dynapp *app, const char *nodename, const ch
                         const char *reason, json_t *err_status, const void *resp, size_t resp_len)
 {
     char id[DYNAPP_ID_LEN];
-    if (app->id[0])
-        snprintf(id, sizeof(id), "%s", app->id);
-    else
+    if (!app->id[0])
         dynapp_identifier(app, id);
     json_t *o = json_object();
-    json_object_set_new(o, "ID", json_string(id));
+    /* the edge's ID verbatim: it finds its request by it */
+    json_object_set_new(o, "ID", json_string(app->id[0] ? app->id : id));
     json_object_set_new(o, "Key", json_string(app->key));
     json_object_set_new(o, "Verb", json_string(app->verb_name));
     json_object_set_new(o, "Nodename", json_string(nodename));

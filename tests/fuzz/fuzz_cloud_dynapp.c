@@ -13,8 +13,9 @@
  *
  * Checks: a query string holds only unreserved characters, '%XX', '=' and
  * '&'; the fields of a resource key are its segments, whole; a resource key
- * yields a path starting with "/api"; a response
- * encodes; nothing crashes or leaks.
+ * yields a path starting with "/api"; a response decodes and echoes the
+ * request's ID, Key, Verb, Subresource and Option; nothing crashes or
+ * leaks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,6 +91,22 @@ static void key(const char *s, const char *sub)
     dynapp_resource_type(k.resource_name, type, 2);
 }
 
+/* The response to app decodes and echoes what identifies the request. */
+static void echoed(const struct dynapp *app, const json_t *r)
+{
+    struct dynapp back;
+    const char *why = "";
+    if (dynapp_decode(r, MAX_BYTES, &back, &why) < 0)
+        BUG("an applicationResponse does not decode");
+    if ((app->id[0] && strcmp(back.id, app->id) != 0) || strcmp(back.key, app->key) != 0 ||
+        strcmp(back.verb_name, app->verb_name) != 0 ||
+        strcmp(back.subresource, app->subresource) != 0 || back.has_option != app->has_option ||
+        back.option.len != app->option.len ||
+        (app->option.len && memcmp(back.option.data, app->option.data, app->option.len) != 0))
+        BUG("an applicationResponse does not echo the request");
+    dynapp_release(&back);
+}
+
 static void application(const json_t *content)
 {
     struct dynapp app;
@@ -118,6 +135,7 @@ static void application(const json_t *content)
     if (!text)
         BUG("an applicationResponse does not encode");
     free(text);
+    echoed(&app, r);
     json_decref(r);
     dynapp_release(&app);
 }

@@ -161,6 +161,30 @@ struct key_case {
     const char *sub;
 };
 
+/* Fuzzing (fuzz_cloud_dynapp): an ID over 64 bytes came back cut to 64, and
+ * when the cut split a UTF-8 sequence the response had no ID at all. */
+static void test_response_echoes_a_long_id(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+        json_t *c = json_pack("{s:s,s:s,s:s}", "ID", ids[i], "Key", "/version", "Verb", "get");
+        struct dynapp app;
+        const char *why = "";
+        assert_non_null(c);
+        assert_int_equal(dynapp_decode(c, 1024, &app, &why), 0);
+        json_t *r = dynapp_response(&app, "n", "Approved", NULL, NULL, NULL, 0);
+        assert_non_null(json_object_get(r, "ID"));
+        assert_string_equal(json_string_value(json_object_get(r, "ID")), ids[i]);
+        json_decref(r);
+        dynapp_release(&app);
+        json_decref(c);
+    }
+}
+
 static void test_keys_and_paths(void **state)
 {
     (void)state;
@@ -408,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_decode_rejects_bad_fields),
         cmocka_unit_test(test_response_in_go_order),
         cmocka_unit_test(test_response_computes_a_missing_id),
+        cmocka_unit_test(test_response_echoes_a_long_id),
         cmocka_unit_test(test_keys_and_paths),
         cmocka_unit_test(test_key_segments_never_truncated),
         cmocka_unit_test(test_resource_types),
