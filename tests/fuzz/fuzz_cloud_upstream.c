@@ -26,19 +26,28 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+struct refs {
+    const json_t *pod;
+    size_t n;
+};
+
+/* Every reference podrefs_each reports, podrefs_uses confirms. */
 static void on_ref(enum podrefs_kind kind, const char *name, void *arg)
 {
-    size_t *n = arg;
+    static const char *const types[] = {"configmap", "secret", "serviceaccount"};
+    struct refs *r = arg;
     if ((int)kind < PODREFS_CONFIGMAP || kind > PODREFS_SERVICEACCOUNT || !name || !*name)
         BUG("podrefs reported a bad reference");
-    (*n)++;
+    if (podrefs_kind_of(types[kind]) != (int)kind || !podrefs_uses(r->pod, types[kind], name))
+        BUG("podrefs_uses denies a reference podrefs_each reports");
+    r->n++;
 }
 
 static void podrefs(const json_t *pod)
 {
-    size_t n = 0;
-    podrefs_each(pod, on_ref, &n);
-    if (json_is_object(json_object_get(pod, "spec")) && n == 0)
+    struct refs r = {pod, 0};
+    podrefs_each(pod, on_ref, &r);
+    if (json_is_object(json_object_get(pod, "spec")) && r.n == 0)
         BUG("podrefs reported no service account");
     (void)podrefs_uses(pod, "configmap", "cm1");
     (void)podrefs_uses(pod, "secret", "s1");
@@ -79,6 +88,8 @@ static void contents(const json_t *c, const char *ns, const char *name)
                     !json_is_object(json_object_get(e, "status")) ||
                     !json_string_length(json_object_get(e, "name")))
                     BUG("a podstatus entry lacks a field");
+                if (names[i] && strcmp(json_string_value(json_object_get(e, "name")), names[i]))
+                    BUG("a podstatus entry names another pod than the resource");
             }
             json_decref(out);
         }
@@ -88,6 +99,8 @@ static void contents(const json_t *c, const char *ns, const char *name)
     const char *uid = upstream_parse_delete_uid(c, buf, sizeof(buf));
     if (uid && !*uid)
         BUG("an empty delete uid");
+    if (uid && json_is_object(c) && strcmp(uid, kube_obj_uid(c)) != 0)
+        BUG("the delete uid is not the pod's");
     uid = upstream_parse_delete_uid(c, buf, 4);
     if (uid && !*uid)
         BUG("an empty delete uid");
@@ -95,10 +108,16 @@ static void contents(const json_t *c, const char *ns, const char *name)
         check_name(out, NULL, name);
         if (!kube_obj_label(out, UPSTREAM_EDGE_LABEL))
             BUG("a registered Node lacks the edge label");
+        if (strcmp(kube_obj_kind(out), "Node") != 0 || kube_obj_get(out, "metadata.uid") ||
+            kube_obj_get(out, "metadata.namespace") ||
+            kube_obj_get(out, "metadata.resourceVersion"))
+            BUG("a registered Node keeps a field the cloud sets");
         json_decref(out);
     }
     if (upstream_lease_for_write(c, ns, name, &out, &why) == 0) {
         check_name(out, ns, name);
+        if (!kube_obj_kind(out) || strcmp(kube_obj_kind(out), "Lease") != 0)
+            BUG("a Lease to write is of another kind");
         json_decref(out);
     }
     podrefs(c);

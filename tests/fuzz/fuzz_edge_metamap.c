@@ -9,7 +9,8 @@
  *
  * Checks: a resolved target has a store resource and bounded names; a
  * prepared object has the target's name, namespace and kind; a record
- * survives encode + decode; nothing crashes or leaks.
+ * survives encode + decode; a re-delivery of the recorded object is
+ * skipped; nothing crashes or leaks.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,7 +91,12 @@ static void apply(const struct proto_message *m, struct meta_target *t)
         if (copy(in.uid, sizeof(in.uid), kube_obj_uid(obj)) &&
             copy(in.rv, sizeof(in.rv), crv && *crv ? crv : m->header.resourceversion)) {
             record(&in);
-            (void)meta_decide(false, NULL, in.uid, in.rv);
+            /* KubeEdge #6559: a re-delivery of what is stored changes nothing */
+            if (in.rv[0] && meta_decide(false, &in, in.uid, in.rv) != META_SKIP_STALE)
+                BUG("a re-delivery of the stored object would be applied");
+            if (meta_decide(true, &in, in.uid, NULL) != META_APPLY ||
+                meta_decide(false, NULL, in.uid, in.rv) != META_APPLY)
+                BUG("a delete or first delivery of the object would be skipped");
             (void)meta_decide(false, &stored, in.uid, in.rv);
             (void)meta_decide(true, &stored, in.uid, NULL);
         }
