@@ -155,12 +155,11 @@ json_t *dynapp_response(const struct dynapp *app, const char *nodename, const ch
                         const char *reason, json_t *err_status, const void *resp, size_t resp_len)
 {
     char id[DYNAPP_ID_LEN];
-    if (app->id[0])
-        snprintf(id, sizeof(id), "%s", app->id);
-    else
+    if (!app->id[0])
         dynapp_identifier(app, id);
     json_t *o = json_object();
-    json_object_set_new(o, "ID", json_string(id));
+    /* the edge's ID verbatim: it finds its request by it */
+    json_object_set_new(o, "ID", json_string(app->id[0] ? app->id : id));
     json_object_set_new(o, "Key", json_string(app->key));
     json_object_set_new(o, "Verb", json_string(app->verb_name));
     json_object_set_new(o, "Nodename", json_string(nodename));
@@ -254,6 +253,14 @@ int dynapp_key_parse(const char *key, struct dynapp_key *k, const char **why)
         *why = "a resource key has more than five segments";
         return -EINVAL;
     }
+    /* a longer segment would be cut short below and name another object */
+    const size_t lim[] = {sizeof(k->group), sizeof(k->version), sizeof(k->resource_name),
+                          sizeof(k->ns), sizeof(k->name)};
+    for (size_t i = 0; i < n; i++)
+        if (strlen(seg[i]) >= lim[i]) {
+            *why = "a key segment is too long";
+            return -EINVAL;
+        }
     k->resource = true;
     snprintf(k->group, sizeof(k->group), "%s", strcmp(seg[0], "core") == 0 ? "" : seg[0]);
     snprintf(k->version, sizeof(k->version), "%s", seg[1]);

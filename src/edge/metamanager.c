@@ -88,48 +88,6 @@ static void committed(void *arg, int status)
 
 /* ---- reading a message ---------------------------------------------------- */
 
-static int error_status(const json_t *err)
-{
-    json_t *st = json_object_get(err, "ErrStatus");
-    json_int_t code = json_integer_value(json_object_get(st, "code"));
-    return code == 404 ? -ENOENT : -EREMOTEIO;
-}
-
-/*
- * The object m carries (borrowed from m) or NULL (an "OK" response, a delete
- * without content). -EINVAL for content that cannot be an object; -ENOENT /
- * -EREMOTEIO for error responses (reference §3.1: {"ErrStatus":…} and
- * ObjectResp {"Object":…,"Err":…}).
- */
-static int message_object(const struct proto_message *m, const json_t **obj)
-{
-    const json_t *c = m->content;
-    bool response = !strcmp(m->route.operation, "response");
-
-    *obj = NULL;
-    if (!strcmp(m->route.operation, "delete")) {
-        *obj = json_is_object(c) ? c : NULL;
-        return 0;
-    }
-    if (response && (json_is_string(c) || json_is_null(c)))
-        return 0;
-    if (!json_is_object(c))
-        return -EINVAL;
-    if (json_object_get(c, "ErrStatus"))
-        return error_status(c);
-    if (response && (json_object_get(c, "Object") || json_object_get(c, "Err"))) {
-        const json_t *o = json_object_get(c, "Object");
-        const json_t *e = json_object_get(c, "Err");
-        if (json_is_object(o) && json_object_size(o) > 0) {
-            *obj = o;
-            return 0;
-        }
-        return json_is_object(e) ? error_status(e) : -EINVAL;
-    }
-    *obj = c;
-    return 0;
-}
-
 static int cloudrv_load(struct metamanager *mm, const char *key, struct meta_cloudrv *r)
 {
     char *text = NULL;
@@ -157,34 +115,6 @@ static int store_err(struct metamanager *mm, int e, const char *what)
     return -EIO;
 }
 
-/* Checks and completes a copy of a cloud object for the row t. */
-static int object_prepare(const struct meta_target *t, json_t *obj, const char **why)
-{
-    const char *name = kube_obj_name(obj);
-    const char *ns = kube_obj_namespace(obj);
-    const char *kind = kube_obj_kind(obj);
-
-    if (!name || !*name || strlen(name) > API_NAME_MAX)
-        return *why = "metadata.name missing or invalid", -EINVAL;
-    if (t->name[0] && strcmp(name, t->name))
-        return *why = "metadata.name differs from the message resource", -EINVAL;
-    if (t->res->namespaced && ns && *ns && strcmp(ns, t->ns))
-        return *why = "metadata.namespace differs from the message resource", -EINVAL;
-    if (kind && strcmp(kind, t->res->kind))
-        return *why = "kind does not match the message resource", -EINVAL;
-    if (t->res->namespaced && (!ns || !*ns))
-        kube_obj_set_string(obj, "metadata.namespace", t->ns);
-    if (!kind)
-        json_object_set_new(obj, "kind", json_string(t->res->kind));
-    if (!kube_obj_api_version(obj)) {
-        char av[2 * API_NAME_MAX + 2];
-        snprintf(av, sizeof(av), "%s%s%s", t->res->group, *t->res->group ? "/" : "",
-                 t->res->version);
-        json_object_set_new(obj, "apiVersion", json_string(av));
-    }
-    return 0;
-}
-
 static int copy_field(char *out, size_t n, const char *s)
 {
     size_t len = s ? strlen(s) : 0;
@@ -204,7 +134,7 @@ static int apply_put(struct metamanager *mm, struct meta_target *t, const json_t
     uint64_t rv;
     int e;
 
-    if ((e = object_prepare(t, obj, why)) < 0)
+    if ((e = meta_object_prepare(t, obj, why)) < 0)
         goto out;
     if (!t->name[0])
         copy_field(t->name, sizeof(t->name), kube_obj_name(obj));
@@ -314,7 +244,7 @@ static int apply_message(struct metamanager *mm, const struct proto_message *m, 
     if (e == -EINVAL)
         why = "bad resource";
     if (e == 0) {
-        e = message_object(m, &obj);
+        e = meta_message_object(m, &obj);
         if (e == -EINVAL)
             why = "content is not a Kubernetes object";
     }

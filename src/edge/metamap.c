@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "kube/object.h"
 #include "proto/resource.h"
 
 /* Wire types that carry another type's object in their replies. */
@@ -150,4 +151,69 @@ enum meta_verdict meta_decide(bool is_delete, const struct meta_cloudrv *stored,
     if (parse_rv(stored->rv, &a) && parse_rv(rv, &b))
         return b > a ? META_APPLY : META_SKIP_STALE;
     return strcmp(stored->rv, rv) ? META_APPLY : META_SKIP_STALE;
+}
+
+/* ---- message checks ------------------------------------------------------ */
+
+static int error_status(const json_t *err)
+{
+    json_t *st = json_object_get(err, "ErrStatus");
+    json_int_t code = json_integer_value(json_object_get(st, "code"));
+    return code == 404 ? -ENOENT : -EREMOTEIO;
+}
+
+int meta_message_object(const struct proto_message *m, const json_t **obj)
+{
+    const json_t *c = m->content;
+    bool response = !strcmp(m->route.operation, "response");
+
+    *obj = NULL;
+    if (!strcmp(m->route.operation, "delete")) {
+        *obj = json_is_object(c) ? c : NULL;
+        return 0;
+    }
+    if (response && (json_is_string(c) || json_is_null(c)))
+        return 0;
+    if (!json_is_object(c))
+        return -EINVAL;
+    if (json_object_get(c, "ErrStatus"))
+        return error_status(c);
+    if (response && (json_object_get(c, "Object") || json_object_get(c, "Err"))) {
+        const json_t *o = json_object_get(c, "Object");
+        const json_t *e = json_object_get(c, "Err");
+        if (json_is_object(o) && json_object_size(o) > 0) {
+            *obj = o;
+            return 0;
+        }
+        return json_is_object(e) ? error_status(e) : -EINVAL;
+    }
+    *obj = c;
+    return 0;
+}
+
+int meta_object_prepare(const struct meta_target *t, json_t *obj, const char **why)
+{
+    const char *name = kube_obj_name(obj);
+    const char *ns = kube_obj_namespace(obj);
+    const char *kind = kube_obj_kind(obj);
+
+    if (!name || !*name || strlen(name) > API_NAME_MAX)
+        return *why = "metadata.name missing or invalid", -EINVAL;
+    if (t->name[0] && strcmp(name, t->name))
+        return *why = "metadata.name differs from the message resource", -EINVAL;
+    if (t->res->namespaced && ns && *ns && strcmp(ns, t->ns))
+        return *why = "metadata.namespace differs from the message resource", -EINVAL;
+    if (kind && strcmp(kind, t->res->kind))
+        return *why = "kind does not match the message resource", -EINVAL;
+    if (t->res->namespaced && (!ns || !*ns))
+        kube_obj_set_string(obj, "metadata.namespace", t->ns);
+    if (!kind)
+        json_object_set_new(obj, "kind", json_string(t->res->kind));
+    if (!kube_obj_api_version(obj)) {
+        char av[2 * API_NAME_MAX + 2];
+        snprintf(av, sizeof(av), "%s%s%s", t->res->group, *t->res->group ? "/" : "",
+                 t->res->version);
+        json_object_set_new(obj, "apiVersion", json_string(av));
+    }
+    return 0;
 }

@@ -20,7 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "apiserver/registry.h"
+#include "proto/message.h"
 
 /* The store row a message is about. Strings point into the struct or into
  * the registry (valid while the registry lives); copy by value is not safe. */
@@ -77,5 +80,23 @@ enum meta_verdict {
  */
 enum meta_verdict meta_decide(bool is_delete, const struct meta_cloudrv *stored, const char *uid,
                               const char *rv);
+
+/* ---- message checks (what metamanager applies to every cloud message) ---- */
+
+/*
+ * The object m carries (borrowed from m) or NULL (an "OK" response, a delete
+ * without content). -EINVAL for content that cannot be an object; -ENOENT /
+ * -EREMOTEIO for error responses (reference §3.1: {"ErrStatus":…} and
+ * ObjectResp {"Object":…,"Err":…}).
+ */
+int meta_message_object(const struct proto_message *m, const json_t **obj);
+
+/*
+ * Checks and completes obj (the caller's own copy of a cloud object) for the
+ * row t: metadata.name set, at most API_NAME_MAX bytes and equal to t's name
+ * (when t has one), namespace and kind (when set) equal to t's; fills in a
+ * missing namespace, kind and apiVersion. 0, or -EINVAL with a static *why.
+ */
+int meta_object_prepare(const struct meta_target *t, json_t *obj, const char **why);
 
 #endif

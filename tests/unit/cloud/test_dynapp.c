@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,6 +161,30 @@ struct key_case {
     const char *sub;
 };
 
+/* Fuzzing (fuzz_cloud_dynapp): an ID over 64 bytes came back cut to 64, and
+ * when the cut split a UTF-8 sequence the response had no ID at all. */
+static void test_response_echoes_a_long_id(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+        json_t *c = json_pack("{s:s,s:s,s:s}", "ID", ids[i], "Key", "/version", "Verb", "get");
+        struct dynapp app;
+        const char *why = "";
+        assert_non_null(c);
+        assert_int_equal(dynapp_decode(c, 1024, &app, &why), 0);
+        json_t *r = dynapp_response(&app, "n", "Approved", NULL, NULL, NULL, 0);
+        assert_non_null(json_object_get(r, "ID"));
+        assert_string_equal(json_string_value(json_object_get(r, "ID")), ids[i]);
+        json_decref(r);
+        dynapp_release(&app);
+        json_decref(c);
+    }
+}
+
 static void test_keys_and_paths(void **state)
 {
     (void)state;
@@ -219,6 +244,38 @@ static void test_keys_and_paths(void **state)
     struct dynapp_key k;
     const char *why;
     assert_int_equal(dynapp_key_parse(long_key, &k, &why), -EINVAL);
+}
+
+/* Fuzzing (fuzz_cloud_dynapp): a 254- or 255-byte segment used to be cut to
+ * 253 bytes, so the request went to another object; a version over 63 bytes
+ * likewise. Both are refused now; 253 bytes still pass. */
+static void test_key_segments_never_truncated(void **state)
+{
+    (void)state;
+    struct dynapp_key k;
+    const char *why = "";
+    char seg[256], key[DYNAPP_MAX_KEY + 1];
+
+    for (size_t len = 253; len <= 255; len++) {
+        memset(seg, 'a', len);
+        seg[len] = '\0';
+        snprintf(key, sizeof(key), "/core/v1/pods/default/%s", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+        if (len == 253)
+            assert_string_equal(k.name, seg);
+        snprintf(key, sizeof(key), "/core/v1/pods/%s/p", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+        snprintf(key, sizeof(key), "/%s/v1/pods", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+        snprintf(key, sizeof(key), "/core/v1/%s", seg);
+        assert_int_equal(dynapp_key_parse(key, &k, &why), len == 253 ? 0 : -EINVAL);
+    }
+    memset(seg, '1', 70);
+    seg[0] = 'v';
+    seg[70] = '\0';
+    snprintf(key, sizeof(key), "/core/%s/pods", seg);
+    assert_int_equal(dynapp_key_parse(key, &k, &why), -EINVAL);
+    assert_string_equal(why, "a key segment is too long");
 }
 
 static void test_resource_types(void **state)
@@ -375,7 +432,9 @@ int main(void)
         cmocka_unit_test(test_decode_rejects_bad_fields),
         cmocka_unit_test(test_response_in_go_order),
         cmocka_unit_test(test_response_computes_a_missing_id),
+        cmocka_unit_test(test_response_echoes_a_long_id),
         cmocka_unit_test(test_keys_and_paths),
+        cmocka_unit_test(test_key_segments_never_truncated),
         cmocka_unit_test(test_resource_types),
         cmocka_unit_test(test_options_to_query),
         cmocka_unit_test(test_patch_info),

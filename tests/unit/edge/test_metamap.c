@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "edge/metamap.h"
 
 static void test_resolve(void **state)
@@ -142,13 +143,87 @@ static void test_decide(void **state)
     assert_int_equal(meta_decide(true, NULL, "u2", NULL), META_APPLY);
 }
 
+static struct proto_message *msg(const char *op, const char *resource, const char *content)
+{
+    json_t *c = json_loads(content, JSON_DECODE_ANY, NULL);
+    assert_non_null(c);
+    return proto_message_new("edgecontroller", "resource", op, resource, c);
+}
+
+static void test_message_object(void **state)
+{
+    (void)state;
+    const json_t *obj;
+    struct proto_message *m;
+
+    m = msg("insert", "default/pod/p", "{\"metadata\":{\"name\":\"p\"}}");
+    assert_int_equal(meta_message_object(m, &obj), 0);
+    assert_ptr_equal(obj, m->content);
+    proto_message_free(m);
+    m = msg("insert", "default/pod/p", "\"OK\"");
+    assert_int_equal(meta_message_object(m, &obj), -EINVAL);
+    proto_message_free(m);
+    m = msg("response", "default/pod/p", "\"OK\"");
+    assert_int_equal(meta_message_object(m, &obj), 0);
+    assert_null(obj);
+    proto_message_free(m);
+    m = msg("delete", "default/pod/p", "null");
+    assert_int_equal(meta_message_object(m, &obj), 0);
+    assert_null(obj);
+    proto_message_free(m);
+    m = msg("response", "default/configmap/x", "{\"ErrStatus\":{\"code\":404}}");
+    assert_int_equal(meta_message_object(m, &obj), -ENOENT);
+    proto_message_free(m);
+    m = msg("response", "default/podpatch/p",
+            "{\"Object\":{\"metadata\":{\"name\":\"p\"}},\"Err\":null}");
+    assert_int_equal(meta_message_object(m, &obj), 0);
+    assert_ptr_equal(obj, json_object_get(m->content, "Object"));
+    proto_message_free(m);
+    m = msg("response", "default/podpatch/p",
+            "{\"Object\":{},\"Err\":{\"ErrStatus\":{\"code\":500}}}");
+    assert_int_equal(meta_message_object(m, &obj), -EREMOTEIO);
+    proto_message_free(m);
+    m = msg("response", "default/podpatch/p", "{\"Object\":{},\"Err\":null}");
+    assert_int_equal(meta_message_object(m, &obj), -EINVAL);
+    proto_message_free(m);
+}
+
+static void test_object_prepare(void **state)
+{
+    (void)state;
+    struct api_registry *reg = api_registry_new();
+    struct meta_target t;
+    const char *why = "";
+    json_t *o;
+
+    assert_int_equal(meta_target_resolve(reg, "default/configmap/cm1", &t), 0);
+    o = json_loads("{\"metadata\":{\"name\":\"cm1\"}}", 0, NULL);
+    assert_int_equal(meta_object_prepare(&t, o, &why), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "kind")), "ConfigMap");
+    assert_string_equal(json_string_value(json_object_get(o, "apiVersion")), "v1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "metadata"), "namespace")), "default");
+    json_decref(o);
+    static const char *const bad[] = {
+        "{\"metadata\":{}}",
+        "{\"metadata\":{\"name\":\"other\"}}",
+        "{\"metadata\":{\"name\":\"cm1\",\"namespace\":\"kube-system\"}}",
+        "{\"kind\":\"Secret\",\"metadata\":{\"name\":\"cm1\"}}",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        o = json_loads(bad[i], 0, NULL);
+        assert_int_equal(meta_object_prepare(&t, o, &why), -EINVAL);
+        json_decref(o);
+    }
+    api_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve),
-        cmocka_unit_test(test_queryable),
-        cmocka_unit_test(test_cloudrv_record),
-        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_resolve),        cmocka_unit_test(test_queryable),
+        cmocka_unit_test(test_cloudrv_record), cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_message_object), cmocka_unit_test(test_object_prepare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
