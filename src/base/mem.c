@@ -1,5 +1,7 @@
 #include "base/mem.h"
 
+#include <errno.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,4 +72,15 @@ void bug_at(const char *file, int line, const char *msg)
 {
     fprintf(stderr, "level=error msg=\"BUG\" file=%s line=%d what=\"%s\"\n", file, line, msg);
     abort();
+}
+
+int str_copy(char *out, size_t n, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+
+    if (len >= n)
+        return -EINVAL;
+    memcpy(out, s ? s : "", len);
+    out[len] = '\0';
+    return 0;
 }

@@ -19,6 +19,10 @@ char *xstrndup(const char *s, size_t n);
 /* Like asprintf(), aborting on OOM. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Copies s (NULL: "") into out of size n, NUL-terminated. Returns 0, or
+ * -EINVAL when it does not fit (out is then unchanged). */
+int str_copy(char *out, size_t n, const char *s);
+
 /* Logs file:line and the message, then aborts, in every build type. */
 void bug_at(const char *file, int line, const char *msg) __attribute__((noreturn));
 #define BUG(msg) bug_at(__FILE__, __LINE__, (msg))

@@ -303,26 +303,12 @@ void dynapp_resource_type(const char *plural, char *out, size_t n)
 
 /* --- options ------------------------------------------------------------ */
 
-static int query_escape(struct buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~')
-            rc = buf_append_char(out, (char)*p);
-        else
-            rc = buf_printf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-    }
-    return rc;
-}
-
 static int add_param(struct buf *q, const char *name, const char *value)
 {
     int rc = q->len ? buf_append_char(q, '&') : 0;
     if (rc == 0)
         rc = buf_printf(q, "%s=", name);
-    return rc == 0 ? query_escape(q, value) : rc;
+    return rc == 0 ? kube_escape(q, value) : rc;
 }
 
 enum ptype { P_STR, P_INT, P_BOOL, P_STRLIST };

@@ -115,16 +115,6 @@ static int store_err(struct metamanager *mm, int e, const char *what)
     return -EIO;
 }
 
-static int copy_field(char *out, size_t n, const char *s)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len >= n)
-        return -EINVAL;
-    memcpy(out, s ? s : "", len);
-    out[len] = '\0';
-    return 0;
-}
-
 static int apply_put(struct metamanager *mm, struct meta_target *t, const json_t *src,
                      const char *header_rv, const char **why)
 {
@@ -137,10 +127,10 @@ static int apply_put(struct metamanager *mm, struct meta_target *t, const json_t
     if ((e = meta_object_prepare(t, obj, why)) < 0)
         goto out;
     if (!t->name[0])
-        copy_field(t->name, sizeof(t->name), kube_obj_name(obj));
+        str_copy(t->name, sizeof(t->name), kube_obj_name(obj));
     const char *crv = kube_obj_resource_version(obj);
-    if (copy_field(in.uid, sizeof(in.uid), kube_obj_uid(obj)) < 0 ||
-        copy_field(in.rv, sizeof(in.rv), crv && *crv ? crv : header_rv) < 0) {
+    if (str_copy(in.uid, sizeof(in.uid), kube_obj_uid(obj)) < 0 ||
+        str_copy(in.rv, sizeof(in.rv), crv && *crv ? crv : header_rv) < 0) {
         *why = "uid or resourceVersion too long";
         e = -EINVAL;
         goto out;
@@ -208,7 +198,7 @@ static int apply_delete(struct metamanager *mm, const struct meta_target *t, con
             mm->stats.skipped++;
             return 0;
         }
-        known = copy_field(stored.uid, sizeof(stored.uid), kube_obj_uid(cur)) == 0;
+        known = str_copy(stored.uid, sizeof(stored.uid), kube_obj_uid(cur)) == 0;
         stored.rv[0] = '\0';
         json_decref(cur);
     }

@@ -38,16 +38,6 @@ static const struct api_resource *find_singular(const struct api_registry *reg, 
     return best;
 }
 
-static int copy_token(char *out, size_t n, const char *s)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len >= n)
-        return -EINVAL;
-    memcpy(out, s ? s : "", len);
-    out[len] = '\0';
-    return 0;
-}
-
 int meta_target_resolve(const struct api_registry *reg, const char *s, struct meta_target *t)
 {
     struct proto_resource r;
@@ -65,11 +55,11 @@ int meta_target_resolve(const struct api_registry *reg, const char *s, struct me
     for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
         if (!strcmp(r.type, aliases[i].wire))
             t->type = aliases[i].wire;
-    if (t->res->namespaced && copy_token(t->ns, sizeof(t->ns), r.ns) < 0)
+    if (t->res->namespaced && str_copy(t->ns, sizeof(t->ns), r.ns) < 0)
         return -EINVAL;
     if (t->res->namespaced && !t->ns[0])
         return -EINVAL;
-    return copy_token(t->name, sizeof(t->name), r.name);
+    return str_copy(t->name, sizeof(t->name), r.name);
 }
 
 bool meta_type_is_remote_queryable(const char *type)
@@ -111,8 +101,8 @@ int meta_cloudrv_decode(const char *text, size_t len, struct meta_cloudrv *r)
     if (json_is_object(o)) {
         const char *uid = json_string_value(json_object_get(o, "uid"));
         const char *rv = json_string_value(json_object_get(o, "resourceVersion"));
-        if (uid && rv && copy_token(r->uid, sizeof(r->uid), uid) == 0 &&
-            copy_token(r->rv, sizeof(r->rv), rv) == 0)
+        if (uid && rv && str_copy(r->uid, sizeof(r->uid), uid) == 0 &&
+            str_copy(r->rv, sizeof(r->rv), rv) == 0)
             e = 0;
     }
     json_decref(o);

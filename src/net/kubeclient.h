@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "base/buf.h"
 #include "net/kubeconfig.h"
 
 struct kube_client;
@@ -104,6 +105,10 @@ struct kube_gvr {
 /* "/api/v1/namespaces/NS/RES/NAME/SUB" (ns, name, sub optional; NULL or "").
  * ns and name are percent-encoded. The caller frees the result. */
 char *kube_path(const struct kube_gvr *r, const char *ns, const char *name, const char *sub);
+
+/* Appends s percent-encoded (all but RFC 3986 unreserved bytes) to out, for a
+ * path segment or a query value. Returns 0 or -EMSGSIZE (out's cap). */
+int kube_escape(struct buf *out, const char *s);
 
 enum kube_patch_type {
     KUBE_PATCH_MERGE,     /* application/merge-patch+json (RFC 7386) */

@@ -64,9 +64,6 @@ void kube_req_submit(struct kube_req *r);
 /* Fills st from a Status object (or only the HTTP code when obj is not one). */
 void kube_status_from(const json_t *obj, int http_code, struct kube_status *st);
 
-/* Appends s percent-encoded (all but RFC 3986 unreserved bytes) to out. */
-int kube_escape(struct buf *out, const char *s);
-
 /* Watch hooks called by the transport (kubeclient_watch.c). */
 size_t kube_watch_write(struct kube_watch *w, const char *data, size_t len);
 void kube_watch_complete(struct kube_watch *w, int err);
