@@ -196,6 +196,12 @@ def test_online_offline_and_back(env):
     assert jget(api.kubectl, "cm", "app-config", "-n", "demo")["data"]["patched"] == "by-edge"
     wait_for(lambda: edge_value(edge, "app-config", "patched") == "by-edge", timeout=20,
              what="the edge's own write comes back down")
+    # kubectl's typed create sends protobuf: MetaServer forwards it as JSON
+    edge.kubectl("create", "configmap", "made-at-edge", "-n", "demo", "--from-literal=k=v")
+    assert jget(api.kubectl, "cm", "made-at-edge", "-n", "demo")["data"] == {"k": "v"}
+    edge.kubectl("create", "secret", "generic", "secret-at-edge", "-n", "demo",
+                 "--from-literal=k=v")
+    assert jget(api.kubectl, "secret", "secret-at-edge", "-n", "demo")["data"] == {"k": "dg=="}
 
     # cloudcore killed: MetaServer answers from the store, refuses writes
     cloud.kill()
@@ -242,6 +248,7 @@ def test_online_offline_and_back(env):
         assert syncs.get(("demo", f"{NODE}.{o['metadata']['uid']}")) == \
             o["metadata"]["resourceVersion"], (kind, syncs)
     assert len(syncs) == 3, syncs
+    assert cloud.stop() == 0, cloud.text()
 
 
 CMS, ROUNDS = 50, 20  # 1,000 updates
@@ -345,3 +352,4 @@ def test_kill_9_edgecore_during_1000_updates(env):
              for m in cloud_cms(api).values()}
     wait_for(lambda: all(objectsyncs(api).get(k) == rv for k, rv in final.items()), timeout=30,
              what="ObjectSyncs at the final resourceVersions")
+    assert cloud.stop() == 0, cloud.text()
