@@ -24,8 +24,12 @@ wpid=
 
 say() { printf '\n== %s\n' "$*"; }
 cleanup() {
+    set +e # a failing kill or wait must not cut the cleanup short
     for p in $wpid $edge_pid $cloud_pid $pid; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+        kill "$p" 2>/dev/null
+    done
+    for p in $wpid $edge_pid $cloud_pid $pid; do
+        wait "$p" 2>/dev/null
     done
     rm -rf "$DATA"
 }
