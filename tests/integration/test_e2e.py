@@ -6,8 +6,8 @@ in its store (cloud to edge) and are served by its MetaServer, which also passes
 /version and writes through to the cloud. Then cloudcore is killed: MetaServer keeps
 answering from the store and refuses writes with 503; changes made meanwhile arrive
 once cloudcore is back, without duplicates; ObjectSyncs end at the objects' final
-resourceVersions. The crash test streams 1,000 configmap updates and kills edgecore
-with SIGKILL in the middle (issue 6).
+resourceVersions. The same when edgecore is the one that was down. The crash test
+streams 1,000 configmap updates and kills edgecore with SIGKILL in the middle (issue 6).
 
 Not covered: pod status written by the edge. edgecore runs no pods yet (no edged
 with CRI), so nothing sends podpatch; test_upstream.py covers podpatch with a
@@ -248,6 +248,33 @@ def test_online_offline_and_back(env):
         assert syncs.get(("demo", f"{NODE}.{o['metadata']['uid']}")) == \
             o["metadata"]["resourceVersion"], (kind, syncs)
     assert len(syncs) == 3, syncs
+    assert cloud.stop() == 0, cloud.text()
+
+
+def test_edge_down_then_catch_up(env):
+    """edgecore killed; a pod deleted, a configmap changed, a secret deleted meanwhile; the
+    restarted edge gets exactly those changes and its node is Ready again."""
+    api, cloud, edge = env
+    api.kubectl("apply", "-f", "-", input=OBJECTS)
+    wait_for(lambda: (pods(edge), listed(edge, "cm"), listed(edge, "secrets")) ==
+             (["batch", "web"], ["app-config"], ["app-secret"]), timeout=20,
+             what="objects at the edge")
+    edge.kill()
+    api.kubectl("delete", "pod", "batch", "-n", "demo", "--grace-period=0", "--force")
+    api.kubectl("patch", "cm", "app-config", "-n", "demo", "--type=merge",
+                "-p", '{"data":{"greeting":"while-the-edge-was-down"}}')
+    api.kubectl("delete", "secret", "app-secret", "-n", "demo")
+    edge.start()
+    wait_for(lambda: (pods(edge), listed(edge, "cm"), listed(edge, "secrets")) ==
+             (["web"], ["app-config"], []), timeout=30, what="catch-up at the edge")
+    wait_for(lambda: edge_value(edge, "app-config") == "while-the-edge-was-down", timeout=20,
+             what="configmap update at the edge")
+    wait_for(lambda: node_ready(api), timeout=30, what="node Ready")
+    assert edge.stop() == 0, edge.text()
+    want = {("demo", f"{NODE}.{o['metadata']['uid']}"): o["metadata"]["resourceVersion"]
+            for o in (jget(api.kubectl, "pod", "web", "-n", "demo"),
+                      jget(api.kubectl, "cm", "app-config", "-n", "demo"))}
+    wait_for(lambda: objectsyncs(api) == want, timeout=20, what="ObjectSyncs")
     assert cloud.stop() == 0, cloud.text()
 
 
