@@ -26,6 +26,7 @@
 #include "base/mem.h"
 #include "edge/application.h"
 #include "edge/edgehub.h"
+#include "kube/protobuf.h"
 #include "proto/message.h"
 
 #define TIMEOUT_MS_DEFAULT 10000
@@ -425,6 +426,12 @@ static bool is_json_type(const char *ct)
     return !ct || !*ct || strstr(ct, "json") != NULL;
 }
 
+static bool is_protobuf_type(const char *ct)
+{
+    size_t n = strlen(KUBE_PROTOBUF_MEDIA_TYPE);
+    return ct && !strncmp(ct, KUBE_PROTOBUF_MEDIA_TYPE, n) && (ct[n] == '\0' || ct[n] == ';');
+}
+
 static const char *patch_type(const char *ct)
 {
     static const char *const types[] = {
@@ -469,12 +476,27 @@ static void forward_write(struct metaserver *ms, struct http_request *req,
     const char *subresource = info->subresource;
 
     if (info->verb == API_VERB_CREATE || info->verb == API_VERB_UPDATE) {
-        if (!is_json_type(areq->content_type)) {
+        if (is_protobuf_type(areq->content_type)) {
+            /* kubectl's typed commands (create configmap|secret|...) send
+             * protobuf; the cloud gets the same object as JSON. */
+            char err[256] = "";
+            int e = kube_protobuf_to_json(areq->body, areq->body_len, &body, err, sizeof(err));
+            if (e == -ENOTSUP) {
+                status = api_status_unsupported_media_type("application/json");
+                goto out;
+            }
+            if (e < 0) {
+                char *msg = xasprintf("the object provided is unrecognized: %s", err);
+                status = api_status_bad_request(msg);
+                free(msg);
+                goto out;
+            }
+        } else if (!is_json_type(areq->content_type)) {
             status = api_status_unsupported_media_type("application/json");
             goto out;
+        } else if (areq->body_len) {
+            body = json_loadb(areq->body, areq->body_len, 0, NULL);
         }
-        json_error_t jerr;
-        body = areq->body_len ? json_loadb(areq->body, areq->body_len, 0, &jerr) : NULL;
         if (!json_is_object(body)) {
             status = api_status_bad_request("the request body is not a JSON object");
             goto out;
