@@ -23,7 +23,14 @@
  *   (4) cloudcore VmRSS (after start, with the objects cached before any
  *       edge, after the initial sync), and the ObjectSyncs: their count and,
  *       for SAMPLE random pods, whether status.objectResourceVersion reached
- *       the pod's resourceVersion (polled until it does, bounded).
+ *       the pod's resourceVersion (polled until it does, bounded);
+ *   (5) node flip: every Node deleted (N writes; the pods stay, and each
+ *       edge must receive a delete for each of its pods), then created again
+ *       with the edge label (N writes, PODS_PER_NODE inserts each): the
+ *       delivery path at full speed with few API writes - watch, location
+ *       cache, delivery, sockets. (Removing the label would be the natural
+ *       writes, but cedge-apiserver's label-selector watch sends no DELETED
+ *       for an object that stops matching.)
  *
  * Every phase is bounded (PHASE_BUDGET_MS); one that does not finish fails
  * the run loudly and keeps the temp dir with the logs.
@@ -59,10 +66,10 @@ static const struct kube_gvr pods_gvr = {"", "v1", "pods"};
 struct pod {
     char uid[40];
     uint64_t rv; /* newest from our writes' answers */
-    bool inserted, updated;
+    bool inserted, updated, deleted;
 };
 
-enum req_kind { REQ_CREATE, REQ_BURST, REQ_LATENCY };
+enum req_kind { REQ_CREATE, REQ_BURST, REQ_LATENCY, REQ_NODE_DELETE };
 
 struct dbench {
     struct bench b;
@@ -76,7 +83,7 @@ struct dbench {
     double t_req_first, t_req_last;
 
     /* what the edges received */
-    unsigned inserts, updates, dups, misrouted, others;
+    unsigned inserts, updates, deletes, dups, misrouted, others;
     double t_rx_first, t_rx_last;
 
     /* latency */
@@ -87,6 +94,54 @@ struct dbench {
 };
 
 static struct dbench D;
+static pid_t cc_pid = -1, api_pid = -1;
+
+/* utime + stime of pid in seconds, -1 if unreadable. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], line[1024], *p;
+    unsigned long long ticks = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (pid <= 0 || !(f = fopen(path, "r")))
+        return -1;
+    n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    if (!(p = strrchr(line, ')')))
+        return -1;
+    p++;
+    for (int field = 3; field <= 15; field++) { /* utime is field 14, stime 15 */
+        unsigned long long v = strtoull(p, &p, 10);
+
+        if (field == 3) /* the state letter: strtoull read nothing */
+            while (*p == ' ' || (*p >= 'A' && *p <= 'Z'))
+                p++;
+        if (field >= 14)
+            ticks += v;
+    }
+    return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+struct cpu_mark {
+    double cc, api, self;
+};
+
+static struct cpu_mark cpu_now(void)
+{
+    return (struct cpu_mark){cpu_s(cc_pid), cpu_s(api_pid), cpu_s(getpid())};
+}
+
+static void print_cpu(const char *phase, struct cpu_mark m0)
+{
+    struct cpu_mark m = cpu_now();
+
+    printf("N=%u delivery %s: CPU seconds used: cloudcore %.2f, cedge-apiserver %.2f, bench "
+           "(API client + edges) %.2f\n",
+           D.n, phase, m.cc - m0.cc, m.api - m0.api, m.self - m0.self);
+}
 
 static void pod_name(unsigned p, char *out, size_t size)
 {
@@ -144,6 +199,9 @@ static void on_msg(struct edge *e, const struct proto_message *m, uint64_t recv_
     if (strcmp(op, "insert") == 0 && !D.pods[p].inserted) {
         D.pods[p].inserted = true;
         D.inserts++;
+    } else if (strcmp(op, "delete") == 0 && !D.pods[p].deleted) {
+        D.pods[p].deleted = true;
+        D.deletes++;
     } else if (strcmp(op, "update") == 0 && lat && sent) {
         unsigned long k = strtoul(lat, NULL, 10);
 
@@ -223,6 +281,11 @@ static void issue(unsigned i)
 
     if (D.kind == REQ_BURST) {
         patch_pod(i, "{\"metadata\":{\"annotations\":{\"bench/burst\":\"1\"}}}");
+        return;
+    }
+    if (D.kind == REQ_NODE_DELETE) {
+        snprintf(node, sizeof(node), "bench-node-%05u", i);
+        kube_delete(D.kc, &nodes_gvr, NULL, node, on_resp, NULL);
         return;
     }
     if (i < D.n) {
@@ -328,6 +391,59 @@ static bool initial_done(struct bench *b)
 static bool burst_done(struct bench *b)
 {
     return (D.updates == D.n_pods && D.req_done == D.req_total) || b->drops > 0 || D.req_failed > 0;
+}
+
+static bool nodes_deleted(struct bench *b)
+{
+    return (D.deletes == D.n_pods && D.req_done == D.req_total) || b->drops > 0 || D.req_failed > 0;
+}
+
+static bool nodes_back(struct bench *b)
+{
+    return (D.inserts == D.n_pods && D.req_done == D.req_total) || b->drops > 0 || D.req_failed > 0;
+}
+
+/* (5): N node writes, 10 N messages each way; 0 or -1 (printed). */
+static int node_flip(void)
+{
+    struct cpu_mark m0;
+    double t0;
+
+    D.t_rx_first = D.t_rx_last = -1;
+    t0 = now_ms();
+    m0 = cpu_now();
+    start_requests(REQ_NODE_DELETE, D.n);
+    run_until(&D.b, nodes_deleted, PHASE_BUDGET_MS);
+    print_cpu("(5) node delete", m0);
+    printf("N=%u delivery (5) the %u Nodes deleted (%u writes in %.2f s): %u/%u "
+           "pod deletes received, the last %.2f s after the first write -> %.0f messages/s\n",
+           D.n, D.n, D.req_done, (D.t_req_last - t0) / 1000, D.deletes, D.n_pods,
+           (D.t_rx_last - t0) / 1000, D.deletes / ((D.t_rx_last - t0) / 1000));
+    if (D.deletes != D.n_pods || D.req_failed || D.b.drops) {
+        fprintf(stderr, "FAIL: node delete: %u/%u deletes (failed writes %u, drops %u)\n",
+                D.deletes, D.n_pods, D.req_failed, D.b.drops);
+        return -1;
+    }
+    run_until(&D.b, never, 2000); /* the delete acks settle */
+    for (unsigned p = 0; p < D.n_pods; p++)
+        D.pods[p].inserted = false;
+    D.inserts = 0;
+    D.t_rx_first = D.t_rx_last = -1;
+    t0 = now_ms();
+    m0 = cpu_now();
+    start_requests(REQ_CREATE, D.n); /* the first n creates are the Nodes */
+    run_until(&D.b, nodes_back, PHASE_BUDGET_MS);
+    print_cpu("(5) node re-create", m0);
+    printf("N=%u delivery (5) the %u Nodes created again (%u writes in %.2f s): %u/%u "
+           "pod inserts received, the last %.2f s after the first write -> %.0f messages/s\n",
+           D.n, D.n, D.req_done, (D.t_req_last - t0) / 1000, D.inserts, D.n_pods,
+           (D.t_rx_last - t0) / 1000, D.inserts / ((D.t_rx_last - t0) / 1000));
+    if (D.inserts != D.n_pods || D.req_failed || D.b.drops) {
+        fprintf(stderr, "FAIL: node re-create: %u/%u inserts (failed writes %u, drops %u)\n",
+                D.inserts, D.n_pods, D.req_failed, D.b.drops);
+        return -1;
+    }
+    return 0;
 }
 
 static void lat_tick(uv_timer_t *t)
@@ -465,6 +581,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
     pid_t api = -1, cc = -1;
     long rss_start, rss_idle, rss_sync;
     double t0, t_dial0, t_conn = -1, t, t_all;
+    struct cpu_mark m0;
     int rc = 1, acked = -1;
     size_t n_syncs = 0;
 
@@ -502,6 +619,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
         char *argv[] = {exe, (char *)"--data-dir", api_dir, (char *)"--listen", listen, NULL};
 
         api = spawn_logged(exe, argv, api_log);
+        api_pid = api;
     }
     t0 = now_ms();
     while (access(kubeconfig, R_OK) != 0 && !process_exited(&api) &&
@@ -527,6 +645,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
         char *argv[] = {exe, (char *)"--config", cc_cfg, NULL};
 
         cc = spawn_logged(exe, argv, cc_log);
+        cc_pid = cc;
     }
     if (cc < 0 || wait_log(&cc, cc_log, "downstream delivery started", START_BUDGET_MS) < 0 ||
         issue_client_cert(shared, &D.b) < 0)
@@ -534,8 +653,10 @@ int run_delivery(unsigned n, unsigned max_inflight)
     rss_start = vm_rss_kb(cc);
 
     /* (0) nodes and pods */
+    m0 = cpu_now();
     start_requests(REQ_CREATE, n + D.n_pods);
     t = run_until(&D.b, requests_done, PHASE_BUDGET_MS);
+    print_cpu("(0) creates", m0);
     printf("N=%u delivery: created %u nodes + %u pods in %.2f s -> %.0f creates/s (failed %u)\n", n,
            n, D.n_pods, t / 1000, D.req_done / (t / 1000), D.req_failed);
     if (D.req_done != D.req_total || D.req_failed) {
@@ -549,6 +670,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
     /* (1) initial sync */
     edges_init(&D.b);
     t_dial0 = now_ms();
+    m0 = cpu_now();
     edges_pump(&D.b);
     while (!initial_done(&D.b) && now_ms() - t_dial0 < PHASE_BUDGET_MS) {
         uv_run(D.b.loop, UV_RUN_ONCE);
@@ -556,6 +678,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
             t_conn = now_ms() - t_dial0;
     }
     t_all = now_ms() - t_dial0;
+    print_cpu("(1) initial sync", m0);
     printf("N=%u delivery (1) initial sync: %u/%u edges connected in %.2f s; %u/%u pods "
            "received %.2f s after the first dial (first pod at %.2f s) -> %.0f messages/s from "
            "the first to the last pod; %.2f s after the last edge connected\n",
@@ -573,8 +696,10 @@ int run_delivery(unsigned n, unsigned max_inflight)
     /* (2) update burst */
     D.t_rx_first = D.t_rx_last = -1;
     t0 = now_ms();
+    m0 = cpu_now();
     start_requests(REQ_BURST, D.n_pods);
     run_until(&D.b, burst_done, PHASE_BUDGET_MS);
+    print_cpu("(2) update burst", m0);
     printf("N=%u delivery (2) update burst: API took %u/%u patches in %.2f s -> %.0f writes/s; "
            "edges received %u/%u updates, the last %.2f s after the first write -> %.0f "
            "messages/s end to end (%.0f/s from the first to the last arrival)\n",
@@ -626,12 +751,18 @@ int run_delivery(unsigned n, unsigned max_inflight)
            "status.objectResourceVersion == the pod's resourceVersion (%.1f s after the last "
            "change)\n",
            n, n_syncs, D.n_pods, SAMPLE, acked, (now_ms() - t0) / 1000);
+    if (acked != SAMPLE || n_syncs != D.n_pods) {
+        fprintf(stderr, "FAIL: ObjectSyncs wrong (see above)\n");
+        goto out;
+    }
+    if (node_flip() < 0)
+        goto out;
     printf("N=%u delivery: acks sent %" PRIu64 " (failed %" PRIu64 "), duplicates received %u, "
            "misrouted %u, other messages %u, undecodable %" PRIu64 ", sessions dropped %u\n",
            n, D.b.acks_sent, D.b.ack_failures, D.dups, D.misrouted, D.others, D.b.decode_errors,
            D.b.drops);
-    if (acked != SAMPLE || n_syncs != D.n_pods || D.misrouted || D.b.decode_errors) {
-        fprintf(stderr, "FAIL: ObjectSyncs or messages wrong (see above)\n");
+    if (D.misrouted || D.b.decode_errors || D.b.ack_failures) {
+        fprintf(stderr, "FAIL: messages wrong (see above)\n");
         goto out;
     }
     if (process_exited(&cc)) {
