@@ -1,7 +1,7 @@
 /*
  * bench_cloud.c - N simulated KubeEdge edges against one real cloudcore.
  *
- *   build-rel/bin/bench_cloud [-c concurrent_dials] [--broadcast | --failover
+ *   build-rel/bin/bench_cloud [-c concurrent_dials] [--broadcast | --delivery | --failover
  *                             [--backoff BASE_MS,CAP_MS]] [N ...]  (default N: 1000 10000)
  *
  * For each N: starts build/bin/cloudcore (the binary next to this one) with a
@@ -39,6 +39,10 @@
  * failover time and the time until all N edges are back on the new leader,
  * after kill -9 and after SIGTERM of the leader (failover.c). --backoff sets
  * the edges' full-jitter reconnect backoff (default 1000,30000: KubeEdge's).
+ *
+ * --delivery: cedge-apiserver and one cloudcore watching it; N edge Nodes
+ * with 10 pods each: initial sync, update burst, change-to-edge latency,
+ * cloudcore VmRSS and the ObjectSyncs (delivery.c).
  *
  * The simulated edges are in edges.c (edges.h).
  *
@@ -488,7 +492,7 @@ int main(int argc, char **argv)
     struct rlimit rl;
     unsigned max_inflight = 128;
     int argi = 1, rc = 0;
-    bool broadcast = false, failover = false, backoff_set = false;
+    bool broadcast = false, failover = false, delivery = false, backoff_set = false;
     uint64_t backoff_base = 1000, backoff_cap = 30000;
     static const unsigned defaults[] = {1000, 10000};
 
@@ -498,6 +502,8 @@ int main(int argc, char **argv)
             broadcast = true;
         } else if (strcmp(argv[argi], "--failover") == 0) {
             failover = true;
+        } else if (strcmp(argv[argi], "--delivery") == 0) {
+            delivery = true;
         } else if (strcmp(argv[argi], "--backoff") == 0 && argi + 1 < argc) {
             char *end;
 
@@ -515,13 +521,13 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: bench_cloud [-c concurrent_dials] [--broadcast | --failover "
-                            "[--backoff BASE_MS,CAP_MS]] [N ...]\n");
+            fprintf(stderr, "usage: bench_cloud [-c concurrent_dials] [--broadcast | --delivery | "
+                            "--failover [--backoff BASE_MS,CAP_MS]] [N ...]\n");
             return 2;
         }
     }
-    if (broadcast && failover) {
-        fprintf(stderr, "--broadcast and --failover exclude each other\n");
+    if (broadcast + failover + delivery > 1) {
+        fprintf(stderr, "--broadcast, --delivery and --failover exclude each other\n");
         return 2;
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -537,7 +543,9 @@ int main(int argc, char **argv)
             rc = 1;
             continue;
         }
-        if (failover)
+        if (delivery)
+            rc |= run_delivery((unsigned)n, max_inflight);
+        else if (failover)
             rc |= run_failover((unsigned)n, max_inflight, backoff_base, backoff_cap);
         else if (broadcast)
             rc |= run_broadcast((unsigned)n, max_inflight);
@@ -547,9 +555,10 @@ int main(int argc, char **argv)
     printf("reproduce: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEDGE_FUZZ=OFF "
            "&& cmake --build build-rel -j2 --target cloudcore%s bench_cloud && "
            "build-rel/bin/bench_cloud -c %u%s",
-           failover ? " cedge-apiserver" : "", max_inflight,
+           failover || delivery ? " cedge-apiserver" : "", max_inflight,
            broadcast  ? " --broadcast"
            : failover ? " --failover"
+           : delivery ? " --delivery"
                       : "");
     if (backoff_set)
         printf(" --backoff %" PRIu64 ",%" PRIu64, backoff_base, backoff_cap);

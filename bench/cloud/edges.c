@@ -5,6 +5,7 @@
 #include "edges.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -17,9 +18,11 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/buf.h"
 #include "base/uuid.h"
 #include "net/pki.h"
 #include "net/ws_client.h"
+#include "proto/message.h"
 
 #define KEEPALIVE_MS   15000
 #define MAX_DIAL_TRIES 5
@@ -101,11 +104,51 @@ static bool contains(const char *data, size_t len, const char *needle)
     return memmem(data, len, needle, strlen(needle)) != NULL;
 }
 
+/* Ack-required downstream resource operations (reference §5.2). */
+static bool needs_ack(const struct proto_message *m)
+{
+    return strcmp(m->route.group, "resource") == 0 &&
+           (strcmp(m->route.operation, "insert") == 0 ||
+            strcmp(m->route.operation, "update") == 0 || strcmp(m->route.operation, "delete") == 0);
+}
+
+/* Delivery mode: decode, ack as KubeEdge's MetaManager, report. */
+static void receive(struct edge *e, const char *data, size_t len)
+{
+    struct bench *b = e->b;
+    struct proto_message *m = NULL;
+    uint64_t t;
+
+    if (proto_message_decode(data, len, 0, &m, NULL) < 0) {
+        b->decode_errors++;
+        return;
+    }
+    t = clock_monotonic_ns();
+    if (needs_ack(m)) {
+        struct proto_message *ack = proto_message_new_ack(m);
+        struct buf out = BUF_INIT(PROTO_MESSAGE_MAX_DEFAULT);
+
+        if (proto_message_encode(ack, 0, &out) > 0 &&
+            ws_client_send_text(e->ws, out.data, out.len) == 0)
+            b->acks_sent++;
+        else
+            b->ack_failures++;
+        buf_release(&out);
+        proto_message_free(ack);
+    }
+    b->on_msg(e, m, t);
+    proto_message_free(m);
+}
+
 static void on_text(struct ws_client *ws, const char *data, size_t len, void *arg)
 {
     struct edge *e = arg;
 
     (void)ws;
+    if (e->b->on_msg) {
+        receive(e, data, len);
+        return;
+    }
     if (e->ping_pending && contains(data, len, e->b->ping_id) &&
         contains(data, len, "\"content\":\"ack\"")) {
         e->ping_pending = false;
@@ -338,6 +381,33 @@ int sibling_exe(const char *name, char *out, size_t size)
         return -1;
     *slash = '\0';
     return snprintf(out, size, "%s/%s", exe, name) < (int)size ? 0 : -1;
+}
+
+pid_t spawn_logged(const char *exe, char *const argv[], const char *log)
+{
+    pid_t pid;
+    int fd;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(exe, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+bool process_exited(pid_t *pid)
+{
+    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid)
+        *pid = -1;
+    return *pid <= 0;
 }
 
 void stop_process(pid_t pid)

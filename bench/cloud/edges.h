@@ -34,6 +34,7 @@
 enum edge_state { EDGE_IDLE, EDGE_DIALING, EDGE_OPEN, EDGE_DEAD };
 
 struct bench;
+struct proto_message;
 
 struct edge {
     struct bench *b;
@@ -78,6 +79,13 @@ struct bench {
     bool reconnect;        /* see the top of this file */
     uint64_t backoff_base_ms, backoff_cap_ms;
     char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+    /* Delivery mode (bench_cloud --delivery) when set: every received frame
+     * is decoded; a resource insert/update/delete is acked as KubeEdge's
+     * MetaManager does (reference §4.1: op response, content "OK",
+     * parent_msg_id, same source/group/resource), then the message goes to
+     * on_msg with recv_ns = monotonic ns taken after the decode (borrowed). */
+    void (*on_msg)(struct edge *e, const struct proto_message *m, uint64_t recv_ns);
+    uint64_t acks_sent, ack_failures, decode_errors;
 };
 
 double now_ms(void);
@@ -114,8 +122,15 @@ void connect_edges(struct bench *b);
  * b->edges and b->retry stay allocated (the caller frees them). */
 void free_edges(struct bench *b);
 
+/* fork + exec exe argv with stdout and stderr appended to log; the pid or -1. */
+pid_t spawn_logged(const char *exe, char *const argv[], const char *log);
+/* Whether *pid has exited (reaped; *pid becomes -1) or is <= 0. */
+bool process_exited(pid_t *pid);
+
 /* bench_cloud --failover (failover.c): 0 when every phase succeeded. */
 int run_failover(unsigned n, unsigned max_inflight, uint64_t backoff_base_ms,
                  uint64_t backoff_cap_ms);
+/* bench_cloud --delivery (delivery.c): 0 when every phase succeeded. */
+int run_delivery(unsigned n, unsigned max_inflight);
 
 #endif

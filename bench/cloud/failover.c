@@ -123,33 +123,6 @@ struct cloud {
     unsigned starts;
 };
 
-static pid_t spawn(const char *exe, char *const argv[], const char *log)
-{
-    pid_t pid;
-    int fd;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(exe, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static bool exited(pid_t *pid)
-{
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid)
-        *pid = -1;
-    return *pid <= 0;
-}
-
 static void kill_now(pid_t *pid)
 {
     if (*pid > 0) {
@@ -167,7 +140,7 @@ static int wait_log(pid_t *pid, const char *log, const char *needle, double budg
     while (now_ms() - t0 < budget_ms) {
         if (file_has(log, needle))
             return 0;
-        if (exited(pid)) {
+        if (process_exited(pid)) {
             fprintf(stderr, "FAIL: process exited before \"%s\"; see %s\n", needle, log);
             return -1;
         }
@@ -219,7 +192,7 @@ static int start_cloud(struct cloud *c)
         return -1;
     snprintf(c->log, sizeof(c->log), "%s/cloudcore.%u.log", c->dir, ++c->starts);
     snprintf(marker, sizeof(marker), "leader election started");
-    c->pid = spawn(exe, argv, c->log);
+    c->pid = spawn_logged(exe, argv, c->log);
     return c->pid > 0 ? wait_log(&c->pid, c->log, marker, START_BUDGET_MS) : -1;
 }
 
@@ -248,7 +221,7 @@ static bool phase_done(struct bench *b)
         ph->t_first_ms = t;
     if (ph->t_all_ms < 0 && b->open_on[ph->to] == b->n)
         ph->t_all_ms = t;
-    if (ph->t_exit_ms < 0 && ph->old_pid && exited(ph->old_pid))
+    if (ph->t_exit_ms < 0 && ph->old_pid && process_exited(ph->old_pid))
         ph->t_exit_ms = t;
     return ph->t_ready_ms >= 0 && ph->t_all_ms >= 0 && (!ph->old_pid || ph->t_exit_ms >= 0);
 }
@@ -370,10 +343,11 @@ int run_failover(unsigned n, unsigned max_inflight, uint64_t backoff_base_ms,
     {
         char *argv[] = {exe, (char *)"--data-dir", api_dir, (char *)"--listen", listen, NULL};
 
-        api = spawn(exe, argv, api_log);
+        api = spawn_logged(exe, argv, api_log);
     }
     t0 = now_ms();
-    while (access(kubeconfig, R_OK) != 0 && !exited(&api) && now_ms() - t0 < START_BUDGET_MS)
+    while (access(kubeconfig, R_OK) != 0 && !process_exited(&api) &&
+           now_ms() - t0 < START_BUDGET_MS)
         usleep(50000);
     if (access(kubeconfig, R_OK) != 0) {
         fprintf(stderr, "FAIL: cedge-apiserver did not write %s; see %s\n", kubeconfig, api_log);
