@@ -317,6 +317,7 @@ class FollowingEdge:
         self.port = None        # the cloudcore it is connected to, if any
         self.sessions = 0
         self.acks_sent = 0
+        self.hold_acks = False  # a test holds the next ack back while this is set
         self.lock = threading.Lock()
         self.stopping = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -358,6 +359,8 @@ class FollowingEdge:
                     if m["route"].get("group") != "resource":
                         continue
                     self._record(m, port)
+                    while self.hold_acks and not self.stopping:
+                        time.sleep(0.01)
                     s.send_text(ack_frame(m))
                     with self.lock:
                         self.acks_sent += 1
@@ -604,11 +607,15 @@ def test_sigterm_records_acked_progress(api, tmp_path):
         edge = FollowingEdge("ke-1", [c.ws_port], certs)
         wait_for(lambda: converged(api, [edge]), timeout=30, what="delivery")
         wait_for(lambda: progress_recorded(api, [edge]), timeout=20, what="ObjectSyncs")
-        n_acks = edge.acks_sent
+        n_msgs = len(edge.msgs)
+        edge.hold_acks = True
         apply_all(api, ke_cm("cm", "1"))
-        wait_for(lambda: edge.acks_sent > n_acks, interval=0.002, timeout=30, what="ack")
+        wait_for(lambda: len(edge.msgs) > n_msgs, timeout=30, what="the update")
         api.proc.send_signal(signal.SIGSTOP)
         try:
+            n_acks = edge.acks_sent
+            edge.hold_acks = False
+            wait_for(lambda: edge.acks_sent > n_acks, timeout=5, what="ack")
             time.sleep(0.3)  # cloudcore reads the ack; its ObjectSync write hangs
             c.proc.terminate()
             wait_for(lambda: "waiting for ObjectSync writes" in c.text(), timeout=5,
