@@ -19,9 +19,15 @@ struct edgesync {
     struct location *loc;
     struct delivery *del;
     struct objsync *os;
-    uv_timer_t timer; /* delivery wake-ups */
+    uv_timer_t timer; /* delivery wake-ups; while closing, the flush poll */
     bool loaded;
+    bool closing;            /* edgesync_close(): waiting for ObjectSync writes */
+    uint64_t flush_deadline; /* loop time */
+    void (*closed)(void *arg);
+    void *closed_arg;
 };
+
+#define FLUSH_POLL_MS 10
 
 static uint64_t op_now(void *arg)
 {
@@ -45,6 +51,8 @@ static void op_wake(uint64_t at_ms, void *arg)
 {
     struct edgesync *s = arg;
     uint64_t now = uv_now(s->loop);
+    if (s->closing)
+        return; /* the timer polls the flush now */
     uv_timer_start(&s->timer, on_timer, at_ms > now ? at_ms - now : 0, 0);
 }
 
@@ -157,6 +165,37 @@ void edgesync_free(struct edgesync *s)
     delivery_free(s->del);
     objsync_free(s->os);
     uv_close((uv_handle_t *)&s->timer, on_closed);
+}
+
+static void on_flush_poll(uv_timer_t *t)
+{
+    struct edgesync *s = t->data;
+    size_t left = objsync_pending(s->os);
+
+    if (left && uv_now(s->loop) < s->flush_deadline) {
+        uv_timer_start(&s->timer, on_flush_poll, FLUSH_POLL_MS, 0);
+        return;
+    }
+    if (left)
+        log_warn("ObjectSync writes not done in time, abandoned", "count=%zu", left);
+    void (*closed)(void *) = s->closed;
+    void *arg = s->closed_arg;
+    edgesync_free(s);
+    closed(arg);
+}
+
+void edgesync_close(struct edgesync *s, uint64_t timeout_ms, void (*closed)(void *arg), void *arg)
+{
+    size_t left = objsync_pending(s->os);
+
+    s->closing = true;
+    s->hub = NULL;
+    s->closed = closed;
+    s->closed_arg = arg;
+    s->flush_deadline = uv_now(s->loop) + timeout_ms;
+    if (left)
+        log_info("waiting for ObjectSync writes before giving up delivery", "count=%zu", left);
+    uv_timer_start(&s->timer, on_flush_poll, 0, 0);
 }
 
 struct location *edgesync_location(struct edgesync *s)

@@ -12,6 +12,7 @@
 #ifndef CEDGE_CLOUD_EDGESYNC_H
 #define CEDGE_CLOUD_EDGESYNC_H
 
+#include <stdint.h>
 #include <uv.h>
 
 struct cloudhub;
@@ -28,6 +29,14 @@ struct edgesync *edgesync_new(uv_loop_t *loop, struct kube_client *c, struct clo
  * remove a listener) and before the client is freed; run the loop afterwards.
  * NULL-safe. */
 void edgesync_free(struct edgesync *s);
+
+/* A clean stop (SIGTERM): delivers nothing more, waits until the ObjectSync
+ * writes already made are done (at most timeout_ms; the rest is abandoned and
+ * logged), then frees s as edgesync_free() does and calls closed(arg) from the
+ * loop. The progress an edge acked just before a shutdown is so recorded
+ * before a leader gives its Lease up, and the next leader does not send it
+ * again. Same call order as edgesync_free(); s is gone once closed runs. */
+void edgesync_close(struct edgesync *s, uint64_t timeout_ms, void (*closed)(void *arg), void *arg);
 
 /* The location cache, for modules that check what a node may read. */
 struct location *edgesync_location(struct edgesync *s);

@@ -164,6 +164,7 @@ struct leader {
     unsigned failures;                   /* consecutive failed attempts (logged on the first) */
     leader_cb done;
     void *done_arg;
+    bool release_reread; /* the release met a conflict and read the Lease again */
 };
 
 static int64_t mono_ns(void)
@@ -355,12 +356,46 @@ static void finish_release(struct leader *l)
         done(l->done_arg);
 }
 
+static void on_released(struct kube_req *req, const struct kube_response *resp, void *arg);
+
+/* After a conflict (a renewal that was cancelled here but still reached the
+ * API server changed the Lease): release the fresh Lease if it still names us. */
+static void on_release_reread(struct kube_req *req, const struct kube_response *resp, void *arg)
+{
+    struct leader *l = arg;
+    const json_t *spec = json_object_get(resp->object, "spec");
+    const char *h = json_string_value(json_object_get(spec, "holderIdentity"));
+
+    (void)req;
+    l->req = NULL;
+    if (resp->err == 0 && resp->code == 200 && h && strcmp(h, l->identity) == 0) {
+        json_t *obj = leader_lease_released(resp->object, clock_realtime_ns());
+        l->req = kube_update(l->client, &leases, l->ns, l->name, NULL, obj, on_released, l);
+        json_decref(obj);
+        return;
+    }
+    if (resp->err == 0 && resp->code == 200)
+        log_info("lease no longer ours: nothing to release", "lease=%s/%s holder=%s", l->ns,
+                 l->name, h ? h : "(none)");
+    else
+        log_warn("cannot release the lease (a standby takes over when it expires)",
+                 "lease=%s/%s code=%d why=\"%s\"", l->ns, l->name, resp->code,
+                 resp->err ? resp->error : resp->status.message);
+    uv_timer_stop(&l->timer);
+    finish_release(l);
+}
+
 static void on_released(struct kube_req *req, const struct kube_response *resp, void *arg)
 {
     struct leader *l = arg;
 
     (void)req;
     l->req = NULL;
+    if (resp->err == 0 && resp->code == 409 && !l->release_reread) {
+        l->release_reread = true; /* once: the timer still bounds the whole release */
+        l->req = kube_get(l->client, &leases, l->ns, l->name, on_release_reread, l);
+        return;
+    }
     uv_timer_stop(&l->timer);
     if (resp->err == 0 && resp->code == 200)
         log_info("lease released", "lease=%s/%s identity=%s", l->ns, l->name, l->identity);

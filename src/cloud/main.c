@@ -41,7 +41,12 @@ struct daemon {
     struct upstream *upstream;     /* edge requests; NULL without a Kubernetes API */
     struct edgesync *sync;         /* downstream distribution; NULL without an API or hub */
     struct leader *leader;         /* NULL without leader election: always leading */
+    uint64_t flush_ms;             /* how long a shutdown waits for ObjectSync writes */
 };
+
+/* ObjectSync writes a shutdown waits for, without leader election (with it:
+ * renewDeadline, as long as the Lease is surely still ours). */
+#define FLUSH_MS 5000
 
 /* How long start-up waits for an unreachable Kubernetes API before exiting. */
 #define KUBE_API_WAIT_S 60
@@ -84,6 +89,19 @@ static void on_lease_released(void *arg)
     d->secrets = NULL;
 }
 
+/* Delivery progress is recorded: give the Lease up (a standby takes over and
+ * starts from that progress), then free the client. */
+static void on_sync_closed(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->sync = NULL;
+    if (d->leader)
+        leader_release(d->leader, on_lease_released, d); /* frees the client after */
+    else
+        on_lease_released(d);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
@@ -100,12 +118,10 @@ static void on_signal(uv_signal_t *h, int signum)
     d->hub = NULL;
     dynamic_free(d->dynamic); /* after the hub, before the Kubernetes client */
     d->dynamic = NULL;
-    edgesync_free(d->sync); /* after the hub (its listener), before the client */
-    d->sync = NULL;
-    if (d->leader)
-        leader_release(d->leader, on_lease_released, d); /* frees the client after */
+    if (d->sync) /* after the hub (its listener), before the client */
+        edgesync_close(d->sync, d->flush_ms, on_sync_closed, d);
     else
-        on_lease_released(d);
+        on_sync_closed(d);
 }
 
 static int elect(struct daemon *d, const struct cloudcore_config *cfg)
@@ -124,6 +140,7 @@ static int elect(struct daemon *d, const struct cloudcore_config *cfg)
 
     if (!cfg->leader_election.leader_elect)
         return 0;
+    d->flush_ms = (uint64_t)lo.renew_ms;
     if (!d->secrets) {
         log_error("leaderelection.leaderElect needs a Kubernetes API (kubeAPIConfig)", "%s", "");
         return -1;
@@ -225,6 +242,7 @@ static int run(const struct cloudcore_config *cfg)
     uv_signal_init(&d.loop, &d.sigint);
     uv_timer_init(&d.loop, &d.token_timer);
     d.sigterm.data = d.sigint.data = d.token_timer.data = &d;
+    d.flush_ms = FLUSH_MS;
     /* Start-up runs the loop synchronously for the secrets (secrets.h). */
     if (kube &&
         cloud_secrets_open(&d.loop, master, kubeconfig, (double)cfg->kube_api.qps,
