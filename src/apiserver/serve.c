@@ -171,7 +171,6 @@ static void stream_free(uv_handle_t *h)
 {
     struct stream *st = h->data;
     api_watch_free(st->watch);
-    st->srv->watchers--;
     free(st);
 }
 
@@ -181,6 +180,9 @@ static void stream_close(struct stream *st)
     if (st->closing)
         return;
     st->closing = true;
+    /* Counted here, not in stream_free(): when api_server_free() ends the
+     * streams, the server is freed before the timers' close callbacks run. */
+    st->srv->watchers--;
     if (st->req) {
         http_request_on_close(st->req, NULL, NULL);
         http_stream_on_drain(st->req, NULL, NULL);
