@@ -52,6 +52,7 @@ struct stream {
     struct api_watch *watch;
     uv_timer_t timer;
     bool closing;
+    bool abort; /* end by abandoning the stream (slow client) */
 };
 
 /* ---- authentication ---- */
@@ -170,7 +171,6 @@ static void stream_free(uv_handle_t *h)
 {
     struct stream *st = h->data;
     api_watch_free(st->watch);
-    st->srv->watchers--;
     free(st);
 }
 
@@ -180,9 +180,16 @@ static void stream_close(struct stream *st)
     if (st->closing)
         return;
     st->closing = true;
+    /* Counted here, not in stream_free(): when api_server_free() ends the
+     * streams, the server is freed before the timers' close callbacks run. */
+    st->srv->watchers--;
     if (st->req) {
         http_request_on_close(st->req, NULL, NULL);
-        http_stream_end(st->req);
+        http_stream_on_drain(st->req, NULL, NULL);
+        if (st->abort)
+            http_stream_abort(st->req);
+        else
+            http_stream_end(st->req);
         st->req = NULL;
     }
     uv_timer_stop(&st->timer);
@@ -195,10 +202,50 @@ static int stream_write(void *ctx, const char *data, size_t len)
     return st->req ? http_stream_write(st->req, data, len) : -EPIPE;
 }
 
-static void stream_done(void *ctx)
+static size_t stream_queued(void *ctx)
 {
-    stream_close(ctx);
+    struct stream *st = ctx;
+    return st->req ? http_stream_queued(st->req) : 0;
 }
+
+static void stream_drained(struct http_request *req, void *arg)
+{
+    (void)req;
+    struct stream *st = arg;
+    if (!st->closing)
+        api_watch_drained(st->watch);
+}
+
+static void stream_wait_drain(void *ctx)
+{
+    struct stream *st = ctx;
+    if (st->req)
+        http_stream_on_drain(st->req, stream_drained, st);
+}
+
+static void stream_done(void *ctx, int status)
+{
+    struct stream *st = ctx;
+    if (status == -ENOBUFS && st->req) {
+        /* Behind by more than the watch holds: abandon what is queued rather
+         * than wait for a client that may never read it. */
+        log_warn("watch: client too slow, closing its watch", "remote=%s path=%s queued=%zu",
+                 http_request_remote(st->req), http_request_path(st->req),
+                 http_stream_queued(st->req));
+        st->abort = true;
+    } else if (status < 0 && status != -EPIPE) {
+        log_warn("watch ended", "path=%s err=%d", st->req ? http_request_path(st->req) : "",
+                 status);
+    }
+    stream_close(st);
+}
+
+static const struct api_watch_io stream_io = {
+    .write = stream_write,
+    .queued = stream_queued,
+    .wait_drain = stream_wait_drain,
+    .done = stream_done,
+};
 
 static void stream_timeout(uv_timer_t *t)
 {
@@ -226,7 +273,7 @@ static void serve_watch(struct api_server *s, struct http_request *req,
     st->srv = s;
     st->req = req;
     st->watch = api_watch_new(s->store, resp->res, &resp->info, api_wants_table(areq->accept),
-                              stream_write, stream_done, st, &status);
+                              &stream_io, st, &status);
     if (!st->watch) {
         free(st);
         respond_status(req, status);

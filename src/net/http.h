@@ -192,6 +192,37 @@ int http_stream_write(struct http_request *req, const void *data, size_t len);
 size_t http_stream_queued(const struct http_request *req);
 
 /*
+ * The drain callback: the stream's queue is empty again (every byte given to
+ * http_stream_write() has been handed to the transport: framed into chunks on
+ * HTTP/1.1, read by nghttp2's data provider into DATA frames on h2). This is
+ * how a producer applies backpressure: write while http_stream_queued() is
+ * below its own high-water mark, then ask to be called back and stop.
+ */
+typedef void (*http_drain_cb)(struct http_request *req, void *arg);
+
+/*
+ * Asks for one call of cb (cb NULL: cancels). One-shot and edge-triggered:
+ * cb is called once, from the loop (never from inside this function or
+ * http_stream_write()), as soon as http_stream_queued() is 0 - on the next
+ * loop turn if it already is - and cleared before the call. It is not called
+ * once the stream has ended or the request is gone (the close callback runs
+ * instead). It may call http_stream_write(), http_stream_on_drain(),
+ * http_stream_end() and http_stream_abort(). Returns 0 or -EINVAL (no stream
+ * open).
+ */
+int http_stream_on_drain(struct http_request *req, http_drain_cb cb, void *arg);
+
+/*
+ * Abandons the stream without delivering what is still queued: on HTTP/1.1
+ * the connection is closed (the client sees the chunked body cut short), on
+ * h2 the stream is reset (RST_STREAM CANCEL) and the connection's other
+ * streams go on. For a client that does not keep up. req belongs to the
+ * server once this returns 0 (no close callback follows). -EINVAL if no
+ * stream is open.
+ */
+int http_stream_abort(struct http_request *req);
+
+/*
  * Ends the stream after the queued data; req belongs to the server once this
  * returns 0. -EINVAL if no stream is open.
  */

@@ -168,6 +168,8 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
         memcpy(buf, req->out.data, n);
         buf_consume(&req->out, n);
     }
+    if (req->drain_cb && req->out.len == 0)
+        http_conn_kick(req->conn); /* the drain callback runs from the loop */
     if (req->end_queued && req->out.len == 0) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         return (ssize_t)n;
@@ -301,4 +303,26 @@ void http_h2_close(struct http_conn *c)
         unlink_req(c, req);
         http_request_gone(req);
     }
+}
+
+void http_h2_run_drain(struct http_conn *c)
+{
+    /* A drain callback only queues (writes, ends, resets): no stream goes
+     * away from inside it, so the next pointer stays valid. */
+    for (struct http_request *req = c->h2_reqs, *next; req && !c->closing; req = next) {
+        next = req->h2_next;
+        http_request_run_drain(req);
+    }
+}
+
+void http_h2_abort(struct http_request *req)
+{
+    struct http_conn *c = req->conn;
+
+    if (!c->h2 || c->closing)
+        return;
+    /* on_stream_close() frees req once nghttp2 has sent the reset. */
+    if (nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_CANCEL))
+        http_conn_close_soon(c);
+    http_conn_kick(c);
 }

@@ -71,6 +71,8 @@ struct http_request {
 
     http_close_cb close_cb;
     void *close_arg;
+    http_drain_cb drain_cb; /* http_stream_on_drain(): one call when out is empty */
+    void *drain_arg;
 };
 
 struct http_conn {
@@ -143,6 +145,8 @@ int http_request_add_received(struct http_request *req, const char *name, size_t
                               const char *value, size_t vlen);
 /* HTTP/1.1: writes what is due. Returns true when the answer is complete (req freed). */
 bool http_request_pump_h1(struct http_request *req);
+/* Calls the drain callback of req if one is set and its queue is empty. */
+void http_request_run_drain(struct http_request *req);
 /* The reason phrase of status. */
 const char *http_status_text(int status);
 /* The body of a server-made answer (o->error_body or text); malloc'd. */
@@ -166,6 +170,10 @@ void http_h2_answer(struct http_request *req);
 void http_h2_idle(struct http_conn *c);
 /* The connection is going away: every stream's request is gone. */
 void http_h2_close(struct http_conn *c);
+/* Runs the drain callbacks of c's streams whose queue is empty. */
+void http_h2_run_drain(struct http_conn *c);
+/* Resets req's stream (http_stream_abort()). */
+void http_h2_abort(struct http_request *req);
 
 /* --- ws_server.c --- */
 /* An Upgrade: websocket request arrived on c (HTTP/1.1, headers in c->parser). */

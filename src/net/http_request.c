@@ -246,10 +246,50 @@ size_t http_stream_queued(const struct http_request *req)
     return req->out.len;
 }
 
+int http_stream_on_drain(struct http_request *req, http_drain_cb cb, void *arg)
+{
+    if (req->state != HTTP_REQ_STREAMING)
+        return -EINVAL;
+    req->drain_cb = cb;
+    req->drain_arg = arg;
+    if (cb && req->conn)
+        http_conn_kick(req->conn); /* checked from the loop, never from here */
+    return 0;
+}
+
+void http_request_run_drain(struct http_request *req)
+{
+    http_drain_cb cb = req->drain_cb;
+
+    if (!cb || req->state != HTTP_REQ_STREAMING || req->out.len)
+        return;
+    req->drain_cb = NULL; /* cleared before the call (STYLE 6) */
+    cb(req, req->drain_arg);
+}
+
+int http_stream_abort(struct http_request *req)
+{
+    if (req->state != HTTP_REQ_STREAMING)
+        return -EINVAL;
+    req->close_cb = NULL;
+    req->drain_cb = NULL;
+    req->state = HTTP_REQ_FINISHING;
+    buf_clear(&req->out);
+    struct http_conn *c = req->conn;
+    if (!c)
+        return 0;
+    if (req->version == 2)
+        http_h2_abort(req);
+    else
+        http_conn_close_soon(c); /* frees req (c->cur) from the loop */
+    return 0;
+}
+
 int http_stream_end(struct http_request *req)
 {
     if (req->state != HTTP_REQ_STREAMING)
         return -EINVAL;
+    req->drain_cb = NULL;
     req->end_queued = true;
     req->state = HTTP_REQ_FINISHING;
     answer_queued(req);

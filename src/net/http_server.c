@@ -300,14 +300,19 @@ static void idle_cb(uv_idle_t *idle)
         switch (c->proto) {
         case HTTP_PROTO_H1:
             if (c->cur && c->cur->state != HTTP_REQ_READING && c->cur->state != HTTP_REQ_HANDLING) {
-                if (!http_request_pump_h1(c->cur))
+                if (!http_request_pump_h1(c->cur)) {
+                    if (!c->closing)
+                        http_request_run_drain(c->cur);
                     break;
+                }
             }
             if (!c->cur)
                 http_h1_process(c);
             break;
         case HTTP_PROTO_H2:
             http_h2_flush(c);
+            if (!c->closing && c->h2)
+                http_h2_run_drain(c);
             break;
         case HTTP_PROTO_WS:
             ws_pump(c);

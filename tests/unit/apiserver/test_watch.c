@@ -33,6 +33,10 @@ struct fx {
     int done_calls;
     int fail_after; /* writes accepted before the callback fails (-1: never) */
     bool free_in_done;
+    int done_status;
+    /* A transport with a bounded queue (capacity 0: takes everything at once). */
+    size_t capacity, queued, max_queued;
+    int drain_wanted;
     struct api_watch *w;
     struct api_request_info ri;
 };
@@ -45,18 +49,51 @@ static int on_write(void *ctx, const char *data, size_t len)
         return -EPIPE;
     assert_true(len > 0 && data[len - 1] == '\n');
     assert_null(memchr(data, '\n', len - 1));
+    if (f->capacity) {
+        if (f->queued + len > f->capacity)
+            return -ENOBUFS;
+        f->queued += len;
+        if (f->queued > f->max_queued)
+            f->max_queued = f->queued;
+    }
     json_array_append_new(f->lines, json_stringn(data, len));
     return 0;
 }
 
-static void on_done(void *ctx)
+static size_t on_queued(void *ctx)
+{
+    struct fx *f = ctx;
+    return f->queued;
+}
+
+static void on_wait_drain(void *ctx)
+{
+    struct fx *f = ctx;
+    f->drain_wanted++;
+}
+
+static void on_done(void *ctx, int status)
 {
     struct fx *f = ctx;
     f->done_calls++;
+    f->done_status = status;
     if (f->free_in_done) {
         api_watch_free(f->w);
         f->w = NULL;
     }
+}
+
+static const struct api_watch_io fx_io = {on_write, on_queued, on_wait_drain, on_done};
+
+/* The client reads everything queued; the watch is told if it asked. */
+static bool drain(struct fx *f)
+{
+    f->queued = 0;
+    if (!f->drain_wanted || !f->w)
+        return false;
+    f->drain_wanted = 0;
+    api_watch_drained(f->w);
+    return true;
 }
 
 static int open_store(struct fx *f, size_t history)
@@ -149,7 +186,7 @@ static void start(struct fx *f, const char *query, bool table)
     json_t *status = NULL;
     assert_int_equal(api_request_info_parse("GET", target, &f->ri, err, sizeof(err)), 0);
     free(target);
-    f->w = api_watch_new(f->store, f->cms, &f->ri, table, on_write, on_done, f, &status);
+    f->w = api_watch_new(f->store, f->cms, &f->ri, table, &fx_io, f, &status);
     assert_null(status);
     assert_non_null(f->w);
     api_watch_begin(f->w);
@@ -311,7 +348,7 @@ static void test_invalid_requests(void **state)
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         assert_int_equal(api_request_info_parse("GET", bad[i], &f->ri, err, sizeof(err)), 0);
-        assert_null(api_watch_new(f->store, f->cms, &f->ri, false, on_write, on_done, f, &status));
+        assert_null(api_watch_new(f->store, f->cms, &f->ri, false, &fx_io, f, &status));
         assert_non_null(status);
         assert_int_equal(json_integer_value(json_object_get(status, "code")), 400);
         json_decref(status);
@@ -470,6 +507,188 @@ static void test_free_by_transport(void **state)
     assert_int_equal(f->done_calls, 0);
 }
 
+/* A ConfigMap of about size bytes. */
+static uint64_t put_big(struct fx *f, const char *name, size_t size, char fill)
+{
+    char *v = xmalloc(size + 1);
+    memset(v, fill, size);
+    v[size] = '\0';
+    uint64_t rv = put_cm(f, name, NULL, v);
+    free(v);
+    return rv;
+}
+
+/* Applies the received events to a name -> data.k map, as a client cache does. */
+static json_t *replay_lines(struct fx *f)
+{
+    json_t *cache = json_object();
+    for (size_t i = 0; i < json_array_size(f->lines); i++) {
+        json_t *ev = line_json(f, i);
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        json_t *obj = json_object_get(ev, "object");
+        const char *name =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+        assert_non_null(name);
+        if (!strcmp(type, "DELETED"))
+            json_object_del(cache, name);
+        else
+            json_object_set(cache, name, json_object_get(json_object_get(obj, "data"), "k"));
+        json_decref(ev);
+    }
+    return cache;
+}
+
+static bool cache_row(const struct store_row *row, void *arg)
+{
+    json_t *cache = arg, *obj = store_row_object(row);
+    json_object_set(cache, row->name, json_object_get(json_object_get(obj, "data"), "k"));
+    return true;
+}
+
+static void assert_cache_is_store(struct fx *f)
+{
+    json_t *got = replay_lines(f), *want = json_object();
+    struct store_list_query q = {CM_KEY, "default", NULL, NULL, 0};
+    assert_int_equal(store_list(f->store, &q, cache_row, want, NULL), 0);
+    assert_int_equal(json_object_size(got), json_object_size(want));
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+}
+
+/* 1,000 objects of 1 KB through a 64 KiB transport: the initial list goes
+ * out a page at a time as the client reads, never over the transport's
+ * capacity; every object exactly once, in order. */
+static void test_initial_list_backpressure(void **state)
+{
+    struct fx *f = *state;
+    char name[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof(name), "cm-%04d", i);
+        put_big(f, name, 1000, 'a');
+    }
+    f->capacity = 64 * 1024;
+    start(f, "", false);
+    assert_true(json_array_size(f->lines) < 1000);
+    assert_int_equal(f->drain_wanted, 1);
+    int rounds = 0;
+    while (drain(f))
+        rounds++;
+    assert_true(rounds > 10);
+    assert_int_equal(f->done_calls, 0);
+    assert_int_equal(json_array_size(f->lines), 1000);
+    assert_true(f->max_queued <= f->capacity);
+    for (size_t i = 0; i < 1000; i++) {
+        json_t *ev = line_json(f, i);
+        snprintf(name, sizeof(name), "cm-%04zu", i);
+        assert_string_equal(json_string_value(json_object_get(ev, "type")), "ADDED");
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(ev, "object"), "metadata"), "name")),
+            name);
+        json_decref(ev);
+    }
+    /* Then live events as usual. */
+    put_cm(f, "zz", NULL, "1");
+    assert_int_equal(json_array_size(f->lines), 1001);
+}
+
+/* Changes committed while the initial list is still going out: the client
+ * ends with exactly the store's state (changes of objects already listed
+ * follow the list, those of objects not reached yet are in the list). */
+static void test_changes_during_initial_list(void **state)
+{
+    struct fx *f = *state;
+    char name[32];
+    for (int i = 0; i < 600; i++) {
+        snprintf(name, sizeof(name), "cm-%04d", i);
+        put_big(f, name, 1000, 'a');
+    }
+    f->capacity = 64 * 1024;
+    start(f, "", false);
+    size_t first = json_array_size(f->lines);
+    assert_true(first > 0 && first < 300);
+    put_cm(f, "cm-0000", NULL, "listed-then-changed");   /* listed: held */
+    put_cm(f, "cm-0500", NULL, "changed-before-listed"); /* not yet: in the list */
+    del_cm(f, "cm-0550", NULL);
+    del_cm(f, "cm-0001", NULL);
+    put_cm(f, "cm-0300-new", NULL, "created");
+    put_cm(f, "a-new", NULL, "created-before-cursor");
+    assert_int_equal(json_array_size(f->lines), first); /* all wait for the list */
+    while (drain(f))
+        ;
+    assert_int_equal(f->done_calls, 0);
+    assert_cache_is_store(f);
+    /* The list comes first: the held changes are the last three lines. */
+    size_t n = json_array_size(f->lines);
+    json_t *ev = line_json(f, n - 3);
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "MODIFIED");
+    json_decref(ev);
+    put_cm(f, "cm-0002", NULL, "later");
+    assert_int_equal(json_array_size(f->lines), n + 1);
+    assert_cache_is_store(f);
+}
+
+/* A replayed history larger than the transport goes out as it drains. */
+static void test_replay_backpressure(void **state)
+{
+    struct fx *f = *state;
+    uint64_t rv = put_cm(f, "first", NULL, "1");
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "cm-%04d", i);
+        put_big(f, name, 2000, 'b');
+    }
+    f->capacity = 32 * 1024;
+    char *q = xasprintf("resourceVersion=%" PRIu64, rv);
+    start(f, q, false);
+    free(q);
+    assert_true(json_array_size(f->lines) < 300);
+    put_cm(f, "live", NULL, "1"); /* held behind the replay */
+    while (drain(f))
+        ;
+    assert_int_equal(json_array_size(f->lines), 301);
+    json_t *ev = line_json(f, 300);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(ev, "object"), "metadata"), "name")),
+                        "live");
+    json_decref(ev);
+    assert_int_equal(f->done_calls, 0);
+}
+
+/* A client that stops reading: events are held up to API_WATCH_QUEUE_MAX,
+ * then the watch ends with -ENOBUFS (the transport abandons the stream). */
+static void test_slow_watcher_ended(void **state)
+{
+    struct fx *f = *state;
+    f->capacity = 64 * 1024;
+    start(f, "", false);
+    char name[32];
+    int i;
+    for (i = 0; i < 2000 && !f->done_calls; i++) {
+        snprintf(name, sizeof(name), "cm-%04d", i);
+        put_big(f, name, 4000, 'c');
+    }
+    assert_int_equal(f->done_calls, 1);
+    assert_int_equal(f->done_status, -ENOBUFS);
+    /* Ended after about API_WATCH_QUEUE_MAX + capacity bytes of events. */
+    assert_true((size_t)i * 4000 > API_WATCH_QUEUE_MAX / 10 * 9); /* objects are ~4.2 KB */
+    assert_true((size_t)i * 4000 < API_WATCH_QUEUE_MAX + 2 * f->capacity);
+    put_cm(f, "after", NULL, "1");
+    assert_int_equal(f->done_calls, 1);
+}
+
+/* An event that no transport queue can hold ends the watch (-EMSGSIZE). */
+static void test_event_larger_than_transport(void **state)
+{
+    struct fx *f = *state;
+    put_big(f, "big", 8000, 'd');
+    f->capacity = 4096;
+    start(f, "", false);
+    assert_int_equal(f->done_calls, 1);
+    assert_int_equal(f->done_status, -EMSGSIZE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +706,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_done_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_in_done_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_by_transport, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_list_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_during_initial_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_watcher_ended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_larger_than_transport, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

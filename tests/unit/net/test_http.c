@@ -57,6 +57,8 @@ struct fixture {
     char seen_org[128];
     char seen_node_id[64];
     int seen_version;
+    size_t drain_sent; /* /drain: bytes written so far */
+    int drain_calls;
 
     /* Client side results. */
     long status[4];
@@ -135,6 +137,47 @@ static void async_answer_cb(uv_timer_t *t)
     assert_int_equal(http_respond(req, 202, "text/plain", "later", 5), 0);
 }
 
+#define DRAIN_TOTAL 300000 /* /drain sends this much through a 4 KiB queue */
+
+static char drain_byte(size_t i)
+{
+    return (char)('a' + (i / 7) % 26);
+}
+
+/* /drain: writes while under a high-water mark, then waits for the drain
+ * callback, as a watch does. */
+static void drain_more(struct http_request *req, void *arg)
+{
+    struct fixture *f = arg;
+    char piece[1000];
+
+    f->drain_calls++;
+    assert_int_equal(http_stream_queued(req), 0); /* called on an empty queue */
+    while (http_stream_queued(req) < 2048 && f->drain_sent < DRAIN_TOTAL) {
+        size_t n = DRAIN_TOTAL - f->drain_sent < sizeof(piece) ? DRAIN_TOTAL - f->drain_sent
+                                                               : sizeof(piece);
+        for (size_t i = 0; i < n; i++)
+            piece[i] = drain_byte(f->drain_sent + i);
+        assert_int_equal(http_stream_write(req, piece, n), 0);
+        f->drain_sent += n;
+    }
+    if (f->drain_sent < DRAIN_TOTAL) {
+        assert_int_equal(http_stream_on_drain(req, drain_more, f), 0);
+    } else {
+        assert_int_equal(http_stream_end(req), 0);
+        f->stream_req = NULL;
+    }
+}
+
+/* /abort: some bytes, then the stream is abandoned. */
+static void abort_now(struct http_request *req, void *arg)
+{
+    struct fixture *f = arg;
+    f->drain_calls++;
+    f->stream_req = NULL;
+    assert_int_equal(http_stream_abort(req), 0);
+}
+
 static void handler(struct http_request *req, void *arg)
 {
     struct fixture *f = arg;
@@ -169,6 +212,18 @@ static void handler(struct http_request *req, void *arg)
         http_request_on_close(req, stream_closed, f);
         assert_int_equal(http_stream_begin(req, 200, "application/json"), 0);
         uv_timer_start(&f->tick, tick_cb, f->flood ? 1 : STREAM_TICK, f->flood ? 1 : STREAM_TICK);
+    } else if (!strcmp(path, "/drain") || !strcmp(path, "/abort")) {
+        bool drain = !strcmp(path, "/drain");
+        int calls = f->drain_calls;
+        f->stream_req = req;
+        f->drain_sent = 0;
+        http_request_on_close(req, stream_closed, f);
+        assert_int_equal(http_stream_begin(req, 200, "text/plain"), 0);
+        if (!drain)
+            assert_int_equal(http_stream_write(req, "partial\n", 8), 0);
+        /* Empty or not, the callback never runs from inside this call. */
+        assert_int_equal(http_stream_on_drain(req, drain ? drain_more : abort_now, f), 0);
+        assert_int_equal(f->drain_calls, calls);
     } else if (!strcmp(path, "/many")) {
         assert_true(f->n_many < (int)ARRAY_SIZE(f->many));
         f->many[f->n_many++] = req;
@@ -1175,6 +1230,75 @@ static void test_http2_stream_outlives_timeout(void **state)
     fixture_free(f);
 }
 
+static void check_drained_body(struct fixture *f, int i)
+{
+    assert_int_equal(f->curl_rc[i], CURLE_OK);
+    assert_int_equal(f->body[i].len, DRAIN_TOTAL);
+    for (size_t k = 0; k < DRAIN_TOTAL; k++)
+        if (f->body[i].data[k] != drain_byte(k))
+            fail_msg("byte %zu differs", k);
+}
+
+static void client_drain_slow(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = easy_new(f, &s);
+    curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)(1 << 20));
+    perform(f, c, 0, "/drain");
+    s.body = &f->body[1];
+    perform(f, c, 1, "/abort");
+    s.body = &f->body[2];
+    perform(f, c, 2, "/hello");
+    curl_easy_cleanup(c);
+}
+
+/* A producer paced by the drain callback sends 300 KB through a 4 KiB
+ * queue, byte for byte; an abandoned stream closes the HTTP/1.1 connection
+ * (the client sees a cut body) without a close callback. */
+static void test_stream_drain_http1(void **state)
+{
+    (void)state;
+    struct fixture *f = plain_server();
+
+    run_client(f, client_drain_slow);
+    check_drained_body(f, 0);
+    assert_true(f->drain_calls > DRAIN_TOTAL / 4096);
+    assert_int_not_equal(f->curl_rc[1], CURLE_OK);
+    assert_int_equal(f->curl_rc[2], CURLE_OK);
+    assert_int_equal(f->connects[2], 1); /* a new connection after the abort */
+    assert_int_equal(f->close_calls, 0);
+    fixture_free(f);
+}
+
+static void client_drain_h2(struct fixture *f)
+{
+    struct sink s = {f, &f->body[0], 0};
+    CURL *c = tls_easy(f, &s, CURL_HTTP_VERSION_2TLS, NULL);
+    perform(f, c, 0, "/drain");
+    s.body = &f->body[1];
+    perform(f, c, 1, "/abort");
+    s.body = &f->body[2];
+    perform(f, c, 2, "/hello");
+    curl_easy_cleanup(c);
+}
+
+/* The same over h2 (data provider deferral); an abandoned stream is reset
+ * and the connection goes on. */
+static void test_stream_drain_http2(void **state)
+{
+    (void)state;
+    struct fixture *f = tls_server(HTTP_CLIENT_CERT_NONE);
+
+    run_client(f, client_drain_h2);
+    assert_int_equal(f->version[0], CURL_HTTP_VERSION_2_0);
+    check_drained_body(f, 0);
+    assert_int_not_equal(f->curl_rc[1], CURLE_OK);
+    assert_int_equal(f->curl_rc[2], CURLE_OK);
+    assert_int_equal(f->connects[2], 0); /* same connection */
+    assert_int_equal(f->close_calls, 0);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1201,6 +1325,8 @@ int main(void)
         cmocka_unit_test(test_http2_too_big),
         cmocka_unit_test(test_expect_and_head),
         cmocka_unit_test(test_http2_stream_outlives_timeout),
+        cmocka_unit_test(test_stream_drain_http1),
+        cmocka_unit_test(test_stream_drain_http2),
     };
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
