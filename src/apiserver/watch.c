@@ -162,10 +162,12 @@ static void leave(struct api_watch *w)
 static void on_event(const struct store_event *ev, void *arg)
 {
     struct api_watch *w = arg;
-    if (w->finished || !api_select_event(w->sel, ev))
+    struct api_select_event sev;
+    if (w->finished || !api_select_event(w->sel, ev, w->table, &sev))
         return;
     enter(w);
-    emit(w, ev->type, ev->json, ev->json_len, w->table ? store_event_object(ev) : NULL);
+    emit(w, sev.type, sev.json, sev.json_len, sev.obj);
+    api_select_event_release(&sev);
     leave(w);
 }
 
