@@ -25,7 +25,30 @@ void api_select_free(struct api_select *sel);
 
 /* NULL sel matches everything. */
 bool api_select_row(const struct api_select *sel, const struct store_row *row);
-bool api_select_event(const struct api_select *sel, const struct store_event *ev);
+
+/* What a selecting watch sends for one store event. */
+struct api_select_event {
+    enum store_event_type type;
+    const char *json; /* the object to send, compact JSON text */
+    size_t json_len;
+    json_t *obj;    /* the same parsed (only when asked for; borrowed, never modify it) */
+    char *own_json; /* private: what api_select_event_release() frees */
+    json_t *own_obj;
+};
+
+/*
+ * kube-apiserver's watch filter (the cacher's convertToWatchEvent): a
+ * MODIFIED event is matched against both the previous and the new state;
+ * old and new match: MODIFIED; only the new one: ADDED (the new object);
+ * only the old one: DELETED with the previous object, stamped with the
+ * event's resourceVersion; neither: nothing. ADDED and DELETED events pass
+ * when their object matches. Returns false when the watch sends nothing;
+ * else fills *out (obj too when want_obj), to be released with
+ * api_select_event_release() once sent. NULL sel passes everything as is.
+ */
+bool api_select_event(const struct api_select *sel, const struct store_event *ev, bool want_obj,
+                      struct api_select_event *out);
+void api_select_event_release(struct api_select_event *out);
 /* Against a parsed object. */
 bool api_select_object(const struct api_select *sel, const json_t *obj);
 

@@ -286,20 +286,23 @@ static bool not_listed_yet(const struct api_watch *w, const char *ns, const char
 static void on_event(const struct store_event *ev, void *arg)
 {
     struct api_watch *w = arg;
-    if (w->finished || !api_select_event(w->sel, ev))
+    struct api_select_event sev;
+    if (w->finished || !api_select_event(w->sel, ev, w->table, &sev))
         return;
-    if (w->listing && not_listed_yet(w, ev->ns, ev->name))
+    if (w->listing && not_listed_yet(w, ev->ns, ev->name)) {
+        api_select_event_release(&sev);
         return;
+    }
     enter(w);
     if (!w->listing && !w->head && !w->blocked && has_room(w)) {
-        int rc = send_event(w, ev->type, ev->json, ev->json_len,
-                            w->table ? store_event_object(ev) : NULL);
+        int rc = send_event(w, sev.type, sev.json, sev.json_len, w->table ? sev.obj : NULL);
         if (rc != -EAGAIN)
             goto out; /* written, or the watch has finished */
     }
-    hold_event(w, ev->type, ev->json, ev->json_len);
+    hold_event(w, sev.type, sev.json, sev.json_len);
     wait_drain(w);
 out:
+    api_select_event_release(&sev);
     leave(w);
 }
 

@@ -48,7 +48,7 @@ static const char *const stmt_sql[STMT_COUNT_] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_SET_RV] = "UPDATE meta SET value = ?1 WHERE key = 'rv'",
     [STMT_GET] = "SELECT data FROM objects WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
-    [STMT_LOOKUP] = "SELECT rv, data FROM objects"
+    [STMT_LOOKUP] = "SELECT rv, data, labels FROM objects"
                     " WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
     [STMT_INSERT] = "INSERT INTO objects(resource, namespace, name, uid, rv, labels, data)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -445,6 +445,11 @@ json_t *store_event_object(const struct store_event *ev)
     return lazy_object(ev->lazy);
 }
 
+json_t *store_event_prev_object(const struct store_event *ev)
+{
+    return ev->prev_lazy ? lazy_object(ev->prev_lazy) : NULL;
+}
+
 /* Hands each row to cb as a view into SQLite's memory: the column texts stay
  * valid until the next step, and nothing converts their type meanwhile. */
 static int list_step(struct store *s, sqlite3_stmt *st, const char *resource, store_list_cb cb,
@@ -554,6 +559,7 @@ static struct store_text *text_new(const char *resource, const char *ns, const c
     char *p = t->data;
 
     t->refs = 1;
+    t->prev = NULL;
     memcpy(p, resource, lr);
     p += lr;
     t->ns = memcpy(p, ns, ln);
@@ -673,9 +679,52 @@ static int write_failed(struct store *s, int rc)
     return err;
 }
 
-/* The stored resourceVersion of an object (and optionally its data). */
+/* The text of the pending change with resourceVersion rv (borrowed), or NULL. */
+static struct store_text *pending_find(struct store *s, uint64_t rv)
+{
+    size_t lo = 0, hi = s->n_pending;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->pending[mid].rv == rv)
+            return s->pending[mid].text;
+        if (s->pending[mid].rv < rv)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static bool text_is(const struct store_text *t, const char *resource, const char *ns,
+                    const char *name)
+{
+    return strcmp(t->data, resource) == 0 && strcmp(t->ns, ns) == 0 && strcmp(t->name, name) == 0;
+}
+
+/* The current state of the object in the row st is on, as a text holding a
+ * new reference: the pending or ring change that wrote it when there is
+ * one (shared), else a copy of the row. NULL when the row has no data. */
+static struct store_text *row_state(struct store *s, sqlite3_stmt *st, uint64_t rv,
+                                    const char *resource, const char *ns, const char *name)
+{
+    struct store_text *t = pending_find(s, rv);
+    if (!t)
+        t = store_history_find(s, rv);
+    if (t && text_is(t, resource, ns, name)) {
+        t->refs++;
+        return t;
+    }
+    const char *data = (const char *)sqlite3_column_text(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    if (!data)
+        return NULL;
+    return text_new(resource, ns, name, (const char *)sqlite3_column_text(st, 2), data, len);
+}
+
+/* The stored resourceVersion of an object (and optionally its data, parsed,
+ * or its state as a text for a change's prev, see row_state). */
 static int lookup(struct store *s, const char *resource, const char *ns, const char *name,
-                  uint64_t *rv, json_t **data)
+                  uint64_t *rv, json_t **data, struct store_text **state)
 {
     sqlite3_stmt *st = stmt_get(s, STMT_LOOKUP);
     int err = 0;
@@ -686,6 +735,10 @@ static int lookup(struct store *s, const char *resource, const char *ns, const c
         *rv = (uint64_t)sqlite3_column_int64(st, 0);
         if (data && !(*data = column_json(st, 1))) {
             snprintf(s->errmsg, sizeof(s->errmsg), "stored object is not JSON");
+            err = -EIO;
+        }
+        if (state && !(*state = row_state(s, st, *rv, resource, ns, name))) {
+            snprintf(s->errmsg, sizeof(s->errmsg), "stored object without data");
             err = -EIO;
         }
     } else if (rc == SQLITE_DONE) {
@@ -708,7 +761,7 @@ static const char *obj_meta_name(json_t *obj)
  * update; on failure obj gets its previous resourceVersion back. */
 static int write_obj(struct store *s, enum store_stmt_id id, enum store_event_type type,
                      const char *resource, const char *ns, const char *name, json_t *obj,
-                     uint64_t *rv)
+                     struct store_text *prev, uint64_t *rv)
 {
     json_t *meta = json_object_get(obj, "metadata");
     json_t *prev_rv = json_incref(json_object_get(meta, "resourceVersion"));
@@ -733,10 +786,13 @@ static int write_obj(struct store *s, enum store_stmt_id id, enum store_event_ty
         goto out;
     }
     s->rv = next;
+    text->prev = prev;
+    prev = NULL;
     pending_add(s, type, next, text);
     if (rv)
         *rv = next;
 out:
+    store_text_unref(prev);
     json_decref(prev_rv);
     return err;
 }
@@ -746,7 +802,7 @@ int store_create(struct store *s, const char *resource, const char *ns, json_t *
     const char *name = obj_meta_name(obj);
     if (!name)
         return -EINVAL;
-    return write_obj(s, STMT_INSERT, STORE_ADDED, resource, ns ? ns : "", name, obj, rv);
+    return write_obj(s, STMT_INSERT, STORE_ADDED, resource, ns ? ns : "", name, obj, NULL, rv);
 }
 
 int store_update(struct store *s, const char *resource, const char *ns, json_t *obj,
@@ -754,16 +810,21 @@ int store_update(struct store *s, const char *resource, const char *ns, json_t *
 {
     const char *name = obj_meta_name(obj);
     uint64_t cur_rv;
+    struct store_text *prev = NULL;
 
     if (!name)
         return -EINVAL;
     ns = ns ? ns : "";
-    int err = lookup(s, resource, ns, name, &cur_rv, NULL);
-    if (err)
+    int err = lookup(s, resource, ns, name, &cur_rv, NULL, &prev);
+    if (err) {
+        store_text_unref(prev);
         return err;
-    if (expect_rv != 0 && cur_rv != expect_rv)
+    }
+    if (expect_rv != 0 && cur_rv != expect_rv) {
+        store_text_unref(prev);
         return -ESTALE;
-    return write_obj(s, STMT_UPDATE, STORE_MODIFIED, resource, ns, name, obj, rv);
+    }
+    return write_obj(s, STMT_UPDATE, STORE_MODIFIED, resource, ns, name, obj, prev, rv);
 }
 
 int store_delete(struct store *s, const char *resource, const char *ns, const char *name,
@@ -775,7 +836,7 @@ int store_delete(struct store *s, const char *resource, const char *ns, const ch
     if (old)
         *old = NULL;
     ns = ns ? ns : "";
-    int err = lookup(s, resource, ns, name, &cur_rv, &obj);
+    int err = lookup(s, resource, ns, name, &cur_rv, &obj, NULL);
     if (err)
         return err;
     if (expect_rv != 0 && cur_rv != expect_rv) {

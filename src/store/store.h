@@ -43,6 +43,16 @@
  * start from any resourceVersion still covered, else it gets -ERANGE (the
  * API turns that into 410 Gone, reason Expired). Each change costs about its
  * JSON text (10,000 changes of 1.5 KB pods: ~17 MB).
+ *
+ * A MODIFIED change also keeps the object's previous state (struct
+ * store_event prev_*), for selecting watches. It costs nothing when the
+ * previous state is itself a change still pending or in the ring (the text
+ * is shared by reference: an object updated several times within the
+ * history window); otherwise the update copies the old text out of SQLite
+ * (the row is being read anyway for the resourceVersion check). A change
+ * that leaves the ring drops its own previous state. Worst case (every
+ * update hits an object last written before the ring's window) the history
+ * holds two texts per change: ~34 MB for the example above.
  */
 #ifndef CEDGE_STORE_STORE_H
 #define CEDGE_STORE_STORE_H
@@ -199,6 +209,14 @@ struct store_event {
     const char *labels;      /* metadata.labels, compact JSON object text with sorted
                                 keys, NULL when the object has no labels */
     struct store_lazy *lazy; /* private to the store */
+    /* MODIFIED only (else NULL/0): the object before this change, as it was
+     * stored (with its own, older resourceVersion), and its labels. A
+     * selecting watch needs both states to turn a change into ADDED,
+     * MODIFIED or DELETED (kube-apiserver's cacher does the same). */
+    const char *prev_json;
+    size_t prev_json_len;
+    const char *prev_labels;      /* NULL: the previous state had no labels */
+    struct store_lazy *prev_lazy; /* private to the store */
 };
 
 /* The event's object, parsed on the first call and cached while this event
@@ -208,6 +226,9 @@ struct store_event {
  * it (json_deep_copy to edit). NULL only if the text is not JSON, which
  * cannot happen for text the store wrote (logged). */
 json_t *store_event_object(const struct store_event *ev);
+/* The same for the previous state of a MODIFIED event (NULL for other
+ * events): parsed once per delivery, borrowed and shared, never modify it. */
+json_t *store_event_prev_object(const struct store_event *ev);
 
 /* Called for each committed change that matches the watch, in
  * resourceVersion order. Must not call store_watch_stop() on another watch;

@@ -12,10 +12,18 @@
 
 /* The stored form of one change: its key, labels and JSON text in one
  * immutable block with a reference count (the ring holds one reference, a
- * delivery in progress another). Every string is NUL-terminated and points
- * into data[]: "resource\0ns\0name\0[labels\0]json\0". */
+ * delivery in progress another, the next change of the same object a third
+ * through its prev). Every string is NUL-terminated and points into data[]:
+ * "resource\0ns\0name\0[labels\0]json\0". */
 struct store_text {
     unsigned refs;
+    /* MODIFIED: the object's state before this change (a reference: the
+     * text of the change that wrote it when that change is pending or in the
+     * ring, else a copy read from SQLite). The only mutable field: dropped
+     * when the change leaves the ring (its text then only serves as the
+     * prev of a newer change, which needs no prev of its own), so prev
+     * chains are at most one text longer than the ring. */
+    struct store_text *prev;
     const char *ns, *name;
     const char *labels; /* NULL: no labels */
     const char *json;
@@ -112,6 +120,9 @@ void store_history_init(struct store *s, size_t cap, uint64_t rv);
 void store_history_free(struct store *s);
 /* Takes ownership of *c: pushes it into the ring, then delivers it. */
 void store_history_commit(struct store *s, struct store_change *c);
+/* The text of the committed change with resourceVersion rv still in the
+ * ring (borrowed), or NULL. */
+struct store_text *store_history_find(struct store *s, uint64_t rv);
 /* Frees every watch (store_close). */
 void store_watch_free_all(struct store *s);
 

@@ -24,8 +24,12 @@
 
 void store_text_unref(struct store_text *t)
 {
-    if (t && --t->refs == 0)
+    /* Iterative: a freed text may release its prev in turn. */
+    while (t && --t->refs == 0) {
+        struct store_text *prev = t->prev;
         free(t);
+        t = prev;
+    }
 }
 
 void store_change_release(struct store_change *c)
@@ -63,6 +67,9 @@ static void history_push(struct store *s, struct store_change *c)
     if (s->hist_len == s->hist_cap) {
         struct store_change *old = history_at(s, 0);
         s->hist_base = old->rv;
+        /* Out of the ring, the text is at most a newer change's prev. */
+        store_text_unref(old->text->prev);
+        old->text->prev = NULL;
         store_change_release(old);
         s->hist_head = (s->hist_head + 1) % s->hist_cap;
         s->hist_len--;
@@ -71,6 +78,22 @@ static void history_push(struct store *s, struct store_change *c)
     s->hist_len++;
     s->delivered_rv = c->rv;
     memset(c, 0, sizeof(*c));
+}
+
+struct store_text *store_history_find(struct store *s, uint64_t rv)
+{
+    size_t lo = 0, hi = s->hist_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct store_change *c = history_at(s, mid);
+        if (c->rv == rv)
+            return c->text;
+        if (c->rv < rv)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 static bool watch_matches(const struct store_watch *w, const struct store_event *ev)
@@ -83,12 +106,16 @@ static bool watch_matches(const struct store_watch *w, const struct store_event 
 }
 
 /* Fills ev for c; the caller holds a reference to c->text for as long as
- * ev is in use and releases lz afterwards. */
+ * ev is in use and releases lz[0] and lz[1] afterwards. */
 static void change_to_event(const struct store_change *c, struct store_event *ev,
-                            struct store_lazy *lz)
+                            struct store_lazy lz[2])
 {
     const struct store_text *t = c->text;
-    *lz = (struct store_lazy){.json = t->json, .json_len = t->json_len};
+    const struct store_text *prev = c->type == STORE_MODIFIED ? t->prev : NULL;
+    lz[0] = (struct store_lazy){.json = t->json, .json_len = t->json_len};
+    lz[1] = (struct store_lazy){0};
+    if (prev)
+        lz[1] = (struct store_lazy){.json = prev->json, .json_len = prev->json_len};
     *ev = (struct store_event){
         .type = c->type,
         .resource = t->data,
@@ -98,7 +125,11 @@ static void change_to_event(const struct store_change *c, struct store_event *ev
         .json = t->json,
         .json_len = t->json_len,
         .labels = t->labels,
-        .lazy = lz,
+        .lazy = &lz[0],
+        .prev_json = prev ? prev->json : NULL,
+        .prev_json_len = prev ? prev->json_len : 0,
+        .prev_labels = prev ? prev->labels : NULL,
+        .prev_lazy = prev ? &lz[1] : NULL,
     };
 }
 
@@ -152,10 +183,10 @@ static void change_deliver(struct store *s, const struct store_change *c, struct
 {
     struct store_text *text = c->text;
     struct store_event ev;
-    struct store_lazy lz;
+    struct store_lazy lz[2];
 
     text->refs++;
-    change_to_event(c, &ev, &lz);
+    change_to_event(c, &ev, lz);
     if (only) {
         if (watch_matches(only, &ev))
             watch_deliver(only, &ev);
@@ -165,7 +196,8 @@ static void change_deliver(struct store *s, const struct store_change *c, struct
             if (watch_matches(w, &ev))
                 watch_deliver(w, &ev);
     }
-    store_lazy_release(&lz);
+    store_lazy_release(&lz[0]);
+    store_lazy_release(&lz[1]);
     store_text_unref(text);
 }
 

@@ -280,3 +280,47 @@ def test_withheld_ack_and_kill9(env):
     cloud.start()
     e = connect()
     assert receive(e, quiet=2) == []
+
+
+def test_node_leaves_and_rejoins_edge_set(env):
+    """cloudcore watches Nodes with labelSelector=node-role.kubernetes.io/edge: removing
+    the label must reach it (the apiserver's DELETED for an object that stops matching),
+    so the edge gets deletes for what it held and nothing more; the label's return
+    (ADDED) brings everything back."""
+    api, cloud, connect = env
+    apply(api, node(NODE))
+    apply(api, configmap("cm1", "a"))
+    e = connect()
+    apply(api, pod("p1", NODE, cm="cm1"))
+    apply(api, pod("p2", NODE))
+    got = receive(e)
+    assert sorted(summary(got)) == [("insert", "default/pod/p1"), ("insert", "default/pod/p2"),
+                                    ("update", "default/configmap/cm1")], summary(got)
+    wait_for(lambda: len(objectsyncs(api)) == 3, timeout=10, what="3 ObjectSyncs")
+
+    api.kubectl("label", "node", NODE, "node-role.kubernetes.io/edge-")
+    got = receive(e)
+    assert sorted(summary(got)) == [("delete", "default/configmap/cm1"),
+                                    ("delete", "default/pod/p1"),
+                                    ("delete", "default/pod/p2")], summary(got)
+    for m in got:
+        check_form(m)
+    wait_for(lambda: objectsyncs(api) == {}, timeout=10, what="ObjectSyncs removed")
+
+    # no longer an edge node: nothing is delivered to it
+    apply(api, pod("p3", NODE))
+    apply(api, configmap("cm1", "b"))
+    apply(api, pod("p1", NODE, cm="cm1", image="nginx:2"))
+    assert receive(e, quiet=2) == []
+
+    api.kubectl("label", "node", NODE, "node-role.kubernetes.io/edge=")
+    got = receive(e)
+    assert sorted(summary(got)) == [("insert", "default/pod/p1"), ("insert", "default/pod/p2"),
+                                    ("insert", "default/pod/p3"),
+                                    ("update", "default/configmap/cm1")], summary(got)
+    cm = next(m for m in got if m["route"]["resource"] == "default/configmap/cm1")
+    assert cm["content"]["data"] == {"k": "b"}
+    p1 = next(m for m in got if m["route"]["resource"] == "default/pod/p1")
+    assert p1["content"]["spec"]["containers"][0]["image"] == "nginx:2"
+    wait_for(lambda: len(objectsyncs(api)) == 4, timeout=10, what="4 ObjectSyncs")
+    assert "Sanitizer" not in cloud.text() and "runtime error" not in cloud.text()

@@ -384,6 +384,183 @@ static void test_selectors(void **state)
     free(b);
 }
 
+/* The object of line i (compact text), and its type. */
+static char *line_object(struct fx *f, size_t i, const char **type)
+{
+    json_t *ev = line_json(f, i);
+    char *text = json_dumps(json_object_get(ev, "object"), JSON_COMPACT);
+    static char tbuf[16];
+    snprintf(tbuf, sizeof(tbuf), "%s", json_string_value(json_object_get(ev, "type")));
+    *type = tbuf;
+    json_decref(ev);
+    return text;
+}
+
+/* prev_text with metadata.resourceVersion = rv: what a watch gets when the
+ * object stops matching (kube-apiserver sends the old object). */
+static char *restamp(const char *prev_text, uint64_t rv)
+{
+    json_t *o = json_loads(prev_text, 0, NULL);
+    char rvs[24];
+    snprintf(rvs, sizeof(rvs), "%" PRIu64, rv);
+    json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string(rvs));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static void assert_event(struct fx *f, size_t i, const char *type, const char *object_text)
+{
+    const char *got_type;
+    char *got = line_object(f, i, &got_type);
+    assert_string_equal(got_type, type);
+    assert_string_equal(got, object_text);
+    free(got);
+}
+
+/* The four cases of kube-apiserver's filter for a label selector: old and
+ * new match -> MODIFIED, only new -> ADDED, only old -> DELETED (old
+ * object, new resourceVersion), neither -> nothing. */
+static void test_label_selector_transitions(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "a", "y", "1");
+    uint64_t from = store_current_rv(f->store);
+    start(f, "labelSelector=app%3Dx", false);
+    assert_int_equal(json_array_size(f->lines), 0);
+
+    put_cm(f, "a", "z", "1"); /* neither */
+    assert_int_equal(json_array_size(f->lines), 0);
+    put_cm(f, "a", "x", "1"); /* only new */
+    char *t = stored(f, "a");
+    assert_int_equal(json_array_size(f->lines), 1);
+    assert_event(f, 0, "ADDED", t);
+    free(t);
+    put_cm(f, "a", "x", "2"); /* both */
+    char *prev = stored(f, "a");
+    assert_event(f, 1, "MODIFIED", prev);
+    uint64_t rv = put_cm(f, "a", NULL, "2"); /* only old: the label removed */
+    assert_int_equal(json_array_size(f->lines), 3);
+    char *want = restamp(prev, rv);
+    assert_event(f, 2, "DELETED", want);
+    free(want);
+    free(prev);
+    put_cm(f, "a", "z", "3"); /* neither */
+    assert_int_equal(json_array_size(f->lines), 3);
+
+    /* The same from the history (resourceVersion resume). */
+    api_watch_free(f->w);
+    api_request_info_release(&f->ri);
+    json_t *first = json_deep_copy(f->lines);
+    json_array_clear(f->lines);
+    char *q = xasprintf("labelSelector=app%%3Dx&resourceVersion=%" PRIu64, from);
+    start(f, q, false);
+    free(q);
+    assert_true(json_equal(f->lines, first));
+    json_decref(first);
+    assert_int_equal(f->done_calls, 0);
+}
+
+static void put_pod(struct fx *f, const char *name, const char *phase)
+{
+    json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s},s:{s:s}}", "apiVersion", "v1", "kind",
+                            "Pod", "metadata", "name", name, "namespace", "default", "spec",
+                            "nodeName", "n1", "status", "phase", phase);
+    int rc = store_create(f->store, "core/v1/pods", "default", obj, NULL);
+    if (rc == -EEXIST)
+        rc = store_update(f->store, "core/v1/pods", "default", obj, 0, NULL);
+    assert_int_equal(rc, 0);
+    json_decref(obj);
+    assert_int_equal(store_flush(f->store), 0);
+}
+
+static void start_pods(struct fx *f, const char *query, bool table)
+{
+    char err[256], *target = xasprintf("/api/v1/namespaces/default/pods?watch=1&%s", query);
+    json_t *status = NULL;
+    const struct api_resource *pods = api_registry_find(f->reg, "", "v1", "pods");
+    assert_non_null(pods);
+    assert_int_equal(api_request_info_parse("GET", target, &f->ri, err, sizeof(err)), 0);
+    free(target);
+    f->w = api_watch_new(f->store, pods, &f->ri, table, &fx_io, f, &status);
+    assert_null(status);
+    assert_non_null(f->w);
+    api_watch_begin(f->w);
+}
+
+static char *stored_pod(struct fx *f, const char *name)
+{
+    char *text;
+    assert_int_equal(store_get_text(f->store, "core/v1/pods", "default", name, &text, NULL), 0);
+    return text;
+}
+
+static void test_field_selector_transitions(void **state)
+{
+    struct fx *f = *state;
+    put_pod(f, "p", "Pending");
+    start_pods(f, "fieldSelector=status.phase%3DRunning", false);
+    assert_int_equal(json_array_size(f->lines), 0);
+    put_pod(f, "p", "Unknown"); /* neither */
+    assert_int_equal(json_array_size(f->lines), 0);
+    put_pod(f, "p", "Running"); /* only new */
+    char *t = stored_pod(f, "p");
+    assert_event(f, 0, "ADDED", t);
+    free(t);
+    put_pod(f, "p", "Running"); /* both */
+    char *prev = stored_pod(f, "p");
+    assert_event(f, 1, "MODIFIED", prev);
+    put_pod(f, "p", "Succeeded"); /* only old */
+    assert_int_equal(json_array_size(f->lines), 3);
+    char *cur = stored_pod(f, "p");
+    json_t *cj = json_loads(cur, 0, NULL);
+    char *want = restamp(prev, strtoull(json_string_value(json_object_get(
+                                            json_object_get(cj, "metadata"), "resourceVersion")),
+                                        NULL, 10));
+    json_decref(cj);
+    free(cur);
+    assert_event(f, 2, "DELETED", want);
+    free(want);
+    free(prev);
+    /* != selector: the other way round. */
+    api_watch_free(f->w);
+    api_request_info_release(&f->ri);
+    json_array_clear(f->lines);
+    start_pods(f, "fieldSelector=status.phase%21%3DSucceeded", false);
+    assert_int_equal(json_array_size(f->lines), 0);
+    put_pod(f, "p", "Running");
+    assert_int_equal(json_array_size(f->lines), 1);
+    const char *type;
+    free(line_object(f, 0, &type));
+    assert_string_equal(type, "ADDED");
+}
+
+/* Table watches turn the same transitions into Table rows. */
+static void test_table_transitions(void **state)
+{
+    struct fx *f = *state;
+    put_cm(f, "a", "x", "1");
+    start(f, "labelSelector=app%3Dx", true);
+    put_cm(f, "a", "y", "2");
+    put_cm(f, "a", "x", "3");
+    assert_int_equal(json_array_size(f->lines), 3);
+    static const char *const types[] = {"ADDED", "DELETED", "ADDED"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *ev = line_json(f, i);
+        assert_string_equal(json_string_value(json_object_get(ev, "type")), types[i]);
+        json_t *t = json_object_get(ev, "object");
+        assert_string_equal(json_string_value(json_object_get(t, "kind")), "Table");
+        json_t *row = json_array_get(json_object_get(t, "rows"), 0);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(row, "cells"), 0)),
+                            "a");
+        /* includeObject=Metadata by default: the DELETED row is the old object's. */
+        json_t *labels =
+            json_object_get(json_object_get(json_object_get(row, "object"), "metadata"), "labels");
+        assert_string_equal(json_string_value(json_object_get(labels, "app")), "x");
+        json_decref(ev);
+    }
+}
+
 static void test_table(void **state)
 {
     struct fx *f = *state;
@@ -698,6 +875,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_selector_transitions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_field_selector_transitions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_transitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_during_initial_list, setup, teardown),

@@ -503,6 +503,127 @@ static void commit_status(void *arg, int status)
 }
 
 /* The side table: joins the object transaction, survives a reopen, no rv. */
+/* What a watcher saw of each event's previous state. */
+struct prevs {
+    struct store_watch *w;
+    size_t n;
+    enum store_event_type type[32];
+    char labels[32][64], prev_labels[32][64]; /* "-": NULL */
+    char prev_rv[32][16];                     /* "-": no previous state */
+};
+
+static void prevs_cb(const struct store_event *ev, void *arg)
+{
+    struct prevs *p = arg;
+    assert_true(p->n < 32);
+    p->type[p->n] = ev->type;
+    snprintf(p->labels[p->n], sizeof(p->labels[0]), "%s", ev->labels ? ev->labels : "-");
+    snprintf(p->prev_labels[p->n], sizeof(p->prev_labels[0]), "%s",
+             ev->prev_labels ? ev->prev_labels : "-");
+    json_t *prev = store_event_prev_object(ev);
+    assert_int_equal(prev != NULL, ev->type == STORE_MODIFIED);
+    assert_int_equal(ev->prev_json != NULL, ev->type == STORE_MODIFIED);
+    snprintf(p->prev_rv[p->n], sizeof(p->prev_rv[0]), "%s", prev ? obj_rv(prev) : "-");
+    if (prev) {
+        assert_ptr_equal(store_event_prev_object(ev), prev); /* cached for the delivery */
+        assert_int_equal(ev->prev_json_len, strlen(ev->prev_json));
+        assert_string_equal(obj_name(prev), ev->name);
+    }
+    p->n++;
+}
+
+static uint64_t relabel(struct store *s, const char *name, const char *app)
+{
+    json_t *pod = make_pod("default", name, app ? app : "x");
+    if (!app)
+        json_object_del(json_object_get(pod, "metadata"), "labels");
+    uint64_t rv = 0;
+    assert_int_equal(store_update(s, PODS, "default", pod, 0, &rv), 0);
+    json_decref(pod);
+    return rv;
+}
+
+static void assert_prev(const struct prevs *p, size_t i, enum store_event_type type,
+                        const char *labels, const char *prev_labels, const char *prev_rv)
+{
+    assert_int_equal(p->type[i], type);
+    assert_string_equal(p->labels[i], labels);
+    assert_string_equal(p->prev_labels[i], prev_labels);
+    assert_string_equal(p->prev_rv[i], prev_rv);
+}
+
+static void test_event_prev(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s; /* history = 8 */
+    struct prevs p = {0};
+
+    put(s, "default", "a"); /* rv 1, app=web */
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, prevs_cb, &p, &p.w), 0);
+
+    /* The previous state from the ring (rv 1), then from the same
+     * transaction's pending change (rv 2), then a label removed. */
+    relabel(s, "a", "api");
+    relabel(s, "a", "db");
+    relabel(s, "a", NULL);
+    assert_int_equal(store_delete(s, PODS, "default", "a", 0, NULL, NULL), 0);
+    put(s, "default", "a"); /* rv 6 */
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(p.n, 5);
+    assert_prev(&p, 0, STORE_MODIFIED, "{\"app\":\"api\"}", "{\"app\":\"web\"}", "1");
+    assert_prev(&p, 1, STORE_MODIFIED, "{\"app\":\"db\"}", "{\"app\":\"api\"}", "2");
+    assert_prev(&p, 2, STORE_MODIFIED, "-", "{\"app\":\"db\"}", "3");
+    assert_prev(&p, 3, STORE_DELETED, "-", "-", "-");
+    assert_prev(&p, 4, STORE_ADDED, "{\"app\":\"web\"}", "-", "-");
+
+    /* Push rv 6 out of the ring: the previous state is read from SQLite. */
+    for (int i = 0; i < 8; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "q%d", i);
+        put(s, "other", name);
+    }
+    assert_int_equal(store_flush(s), 0);
+    uint64_t rv = relabel(s, "a", "cache"); /* rv 15 */
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(p.n, 14);
+    assert_prev(&p, 13, STORE_MODIFIED, "{\"app\":\"cache\"}", "{\"app\":\"web\"}", "6");
+
+    /* Replayed from history, after the change that wrote the previous state
+     * (rv 15, itself from SQLite, and rv 16's prev rv 15) left the ring. */
+    relabel(s, "a", "api"); /* rv 16 */
+    for (int i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "r%d", i);
+        put(s, "other", name);
+    }
+    assert_int_equal(store_flush(s), 0); /* ring: 15..22 */
+    put(s, "other", "r6");
+    assert_int_equal(store_flush(s), 0); /* ring: 16..23 */
+    store_watch_stop(p.w);
+    struct prevs h = {0};
+    assert_int_equal(store_watch_start(s, PODS, "default", rv, prevs_cb, &h, &h.w), 0);
+    assert_int_equal(h.n, 1);
+    assert_prev(&h, 0, STORE_MODIFIED, "{\"app\":\"api\"}", "{\"app\":\"cache\"}", "15");
+    store_watch_stop(h.w);
+
+    /* After a reopen (empty ring) and a failed update (nothing leaks). */
+    store_close(s);
+    struct store_options o = {.history = 8};
+    assert_int_equal(store_open(f->dir.db, &o, &f->s, NULL), 0);
+    s = f->s;
+    struct prevs r = {0};
+    assert_int_equal(store_watch_start(s, PODS, NULL, 0, prevs_cb, &r, &r.w), 0);
+    json_t *pod = make_pod("default", "a", "x");
+    assert_int_equal(store_update(s, PODS, "default", pod, 1, NULL), -ESTALE);
+    json_decref(pod);
+    relabel(s, "a", NULL);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(r.n, 1);
+    assert_prev(&r, 0, STORE_MODIFIED, "-", "{\"app\":\"api\"}", "16");
+    store_watch_stop(r.w);
+}
+
 static void test_kv(void **state)
 {
     struct fixture *f = *state;
@@ -549,6 +670,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_stops_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_prev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
