@@ -123,33 +123,6 @@ struct cloud {
     unsigned starts;
 };
 
-static pid_t spawn(const char *exe, char *const argv[], const char *log)
-{
-    pid_t pid;
-    int fd;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(exe, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static bool exited(pid_t *pid)
-{
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid)
-        *pid = -1;
-    return *pid <= 0;
-}
-
 static void kill_now(pid_t *pid)
 {
     if (*pid > 0) {
@@ -157,24 +130,6 @@ static void kill_now(pid_t *pid)
         waitpid(*pid, NULL, 0);
     }
     *pid = -1;
-}
-
-/* Waits for needle in log while pid lives; 0 or -1 (printed). */
-static int wait_log(pid_t *pid, const char *log, const char *needle, double budget_ms)
-{
-    double t0 = now_ms();
-
-    while (now_ms() - t0 < budget_ms) {
-        if (file_has(log, needle))
-            return 0;
-        if (exited(pid)) {
-            fprintf(stderr, "FAIL: process exited before \"%s\"; see %s\n", needle, log);
-            return -1;
-        }
-        usleep(50000);
-    }
-    fprintf(stderr, "FAIL: no \"%s\" within %.0f s; see %s\n", needle, budget_ms / 1000, log);
-    return -1;
 }
 
 static int write_cloud_config(const struct cloud *c, const char *shared, const char *kubeconfig,
@@ -193,19 +148,9 @@ static int write_cloud_config(const struct cloud *c, const char *shared, const c
             "  leaderElect: true\n"
             "  leaseDuration: " LEASE_S "\n"
             "  renewDeadline: " RENEW_S "\n"
-            "  retryPeriod: " RETRY_S "\n"
-            "modules:\n"
-            "  cloudHub:\n"
-            "    advertiseAddress: [127.0.0.1]\n"
-            "    keepaliveInterval: 30\n"
-            "    nodeLimit: %u\n"
-            "    tlsCAFile: %s/ca/rootCA.crt\n"
-            "    tlsCAKeyFile: %s/ca/rootCA.key\n"
-            "    tlsCertFile: %s/certs/server.crt\n"
-            "    tlsPrivateKeyFile: %s/certs/server.key\n"
-            "    websocket: {address: 127.0.0.1, port: %d}\n"
-            "    https: {address: 127.0.0.1, port: %d}\n",
-            kubeconfig, n + 100, shared, shared, shared, shared, c->ws_port, c->https_port);
+            "  retryPeriod: " RETRY_S "\n",
+            kubeconfig);
+    write_cloudhub_modules(f, n, shared, c->ws_port, c->https_port);
     return fclose(f) == 0 ? 0 : -1;
 }
 
