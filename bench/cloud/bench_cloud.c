@@ -103,55 +103,40 @@ static int write_config(const char *dir, unsigned n, int ws_port, int https_port
     snprintf(cfg, cfg_size, "%s/cloudcore.yaml", dir);
     if (!(f = fopen(cfg, "w")))
         return -1;
-    fprintf(f,
-            "apiVersion: cloudcore.config.kubeedge.io/v1alpha1\n"
-            "kind: CloudCore\n"
-            "modules:\n"
-            "  cloudHub:\n"
-            "    advertiseAddress: [127.0.0.1]\n"
-            "    keepaliveInterval: 30\n"
-            "    nodeLimit: %u\n"
-            "    tlsCAFile: %s/ca/rootCA.crt\n"
-            "    tlsCAKeyFile: %s/ca/rootCA.key\n"
-            "    tlsCertFile: %s/certs/server.crt\n"
-            "    tlsPrivateKeyFile: %s/certs/server.key\n"
-            "    websocket: {address: 127.0.0.1, port: %d}\n"
-            "    https: {address: 127.0.0.1, port: %d}\n",
-            n + 100, dir, dir, dir, dir, ws_port, https_port);
+    fprintf(f, "apiVersion: cloudcore.config.kubeedge.io/v1alpha1\n"
+               "kind: CloudCore\n");
+    write_cloudhub_modules(f, n, dir, ws_port, https_port);
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* 0 when all n edges stayed connected and every round reached all n of
+ * them (reached[round]), else 1; prints the keepalives and drops. */
+static int verdict(const struct bench *b, unsigned n, const unsigned *reached, unsigned rounds)
+{
+    int rc = (b->open == n && b->drops == 0) ? 0 : 1;
+
+    for (unsigned round = 0; round < rounds; round++)
+        if (reached[round] != n)
+            rc = 1;
+    printf("N=%u: keepalives sent %" PRIu64 ", sessions dropped %u\n", n, b->keepalives_sent,
+           b->drops);
+    return rc;
 }
 
 static pid_t start_cloudcore(const char *dir, unsigned n, int ws_port, int https_port)
 {
     char exe[PATH_MAX], cfg[PATH_MAX], logp[PATH_MAX];
+    char *argv[] = {exe, (char *)"--config", cfg, NULL};
     pid_t pid;
-    int fd;
 
     if (sibling_exe("cloudcore", exe, sizeof(exe)) < 0)
         return -1;
     snprintf(logp, sizeof(logp), "%s/cloudcore.log", dir);
     if (write_config(dir, n, ws_port, https_port, cfg, sizeof(cfg)) < 0)
         return -1;
-    pid = fork();
-    if (pid == 0) {
-        fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(exe, exe, "--config", cfg, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; pid > 0 && i < 300; i++) {
-        if (file_has(logp, "websocket listening"))
-            return pid;
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            fprintf(stderr, "cloudcore exited at start; see %s\n", logp);
-            return -1;
-        }
-        usleep(100000);
-    }
-    fprintf(stderr, "cloudcore did not start (%s)\n", exe);
+    pid = spawn(exe, argv, logp);
+    if (pid > 0 && wait_log(&pid, logp, "websocket listening", 30000) == 0)
+        return pid;
     if (pid > 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -217,12 +202,7 @@ static int run(unsigned n, unsigned max_inflight)
         for (unsigned i = 0; i < n; i++)
             b.edges[i].ping_pending = false;
     }
-    rc = (b.open == n && b.drops == 0) ? 0 : 1;
-    for (int round = 0; round < PING_ROUNDS; round++)
-        if (answered[round] != n)
-            rc = 1;
-    printf("N=%u: keepalives sent %" PRIu64 ", sessions dropped %u\n", n, b.keepalives_sent,
-           b.drops);
+    rc = verdict(&b, n, answered, PING_ROUNDS);
     if (vm_rss_kb(pid) < 0 || waitpid(pid, NULL, WNOHANG) == pid) {
         printf("N=%u: cloudcore died during the run\n", n);
         rc = 1;
@@ -464,12 +444,7 @@ static int run_broadcast(unsigned n, unsigned max_inflight)
         for (unsigned i = 0; i < n; i++)
             b.edges[i].bcast_pending = false;
     }
-    rc = (b.open == n && b.drops == 0) ? 0 : 1;
-    for (unsigned round = 0; round < BCAST_ROUNDS; round++)
-        if (reached[round] != n)
-            rc = 1;
-    printf("N=%u: keepalives sent %" PRIu64 ", sessions dropped %u\n", n, b.keepalives_sent,
-           b.drops);
+    rc = verdict(&b, n, reached, BCAST_ROUNDS);
     if (waitpid(pid, NULL, WNOHANG) == pid) {
         printf("N=%u: the CloudHub child died during the run\n", n);
         rc = 1;

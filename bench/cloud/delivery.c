@@ -538,24 +538,6 @@ static int write_config(const char *path, const char *shared, const char *kubeco
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Waits for needle in log while pid lives; 0 or -1 (printed). */
-static int wait_log(pid_t *pid, const char *log, const char *needle, double budget_ms)
-{
-    double t0 = now_ms();
-
-    while (now_ms() - t0 < budget_ms) {
-        if (file_has(log, needle))
-            return 0;
-        if (process_exited(pid)) {
-            fprintf(stderr, "FAIL: process exited before \"%s\"; see %s\n", needle, log);
-            return -1;
-        }
-        usleep(50000);
-    }
-    fprintf(stderr, "FAIL: no \"%s\" within %.0f s; see %s\n", needle, budget_ms / 1000, log);
-    return -1;
-}
-
 static double pct(const uint64_t *sorted, unsigned n, double q)
 {
     unsigned i = (unsigned)(q * (n - 1) + 0.5);
@@ -618,12 +600,11 @@ int run_delivery(unsigned n, unsigned max_inflight)
     {
         char *argv[] = {exe, (char *)"--data-dir", api_dir, (char *)"--listen", listen, NULL};
 
-        api = spawn_logged(exe, argv, api_log);
+        api = spawn(exe, argv, api_log);
         api_pid = api;
     }
     t0 = now_ms();
-    while (access(kubeconfig, R_OK) != 0 && !process_exited(&api) &&
-           now_ms() - t0 < START_BUDGET_MS)
+    while (access(kubeconfig, R_OK) != 0 && !exited(&api) && now_ms() - t0 < START_BUDGET_MS)
         usleep(50000);
     if (access(kubeconfig, R_OK) != 0) {
         fprintf(stderr, "FAIL: cedge-apiserver did not write %s; see %s\n", kubeconfig, api_log);
@@ -644,7 +625,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
     {
         char *argv[] = {exe, (char *)"--config", cc_cfg, NULL};
 
-        cc = spawn_logged(exe, argv, cc_log);
+        cc = spawn(exe, argv, cc_log);
         cc_pid = cc;
     }
     if (cc < 0 || wait_log(&cc, cc_log, "downstream delivery started", START_BUDGET_MS) < 0 ||
@@ -765,7 +746,7 @@ int run_delivery(unsigned n, unsigned max_inflight)
         fprintf(stderr, "FAIL: messages wrong (see above)\n");
         goto out;
     }
-    if (process_exited(&cc)) {
+    if (exited(&cc)) {
         fprintf(stderr, "FAIL: cloudcore died during the run\n");
         goto out;
     }

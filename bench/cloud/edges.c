@@ -383,33 +383,6 @@ int sibling_exe(const char *name, char *out, size_t size)
     return snprintf(out, size, "%s/%s", exe, name) < (int)size ? 0 : -1;
 }
 
-pid_t spawn_logged(const char *exe, char *const argv[], const char *log)
-{
-    pid_t pid;
-    int fd;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(exe, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-bool process_exited(pid_t *pid)
-{
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid)
-        *pid = -1;
-    return *pid <= 0;
-}
-
 void stop_process(pid_t pid)
 {
     int st;
@@ -492,4 +465,65 @@ void free_edges(struct bench *b)
     if (b->edges)
         uv_close((uv_handle_t *)&b->tick, on_closed);
     uv_run(b->loop, UV_RUN_DEFAULT);
+}
+
+pid_t spawn(const char *exe, char *const argv[], const char *log)
+{
+    pid_t pid;
+    int fd;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(exe, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+bool exited(pid_t *pid)
+{
+    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid)
+        *pid = -1;
+    return *pid <= 0;
+}
+
+int wait_log(pid_t *pid, const char *log, const char *needle, double budget_ms)
+{
+    double t0 = now_ms();
+
+    while (now_ms() - t0 < budget_ms) {
+        if (file_has(log, needle))
+            return 0;
+        if (exited(pid)) {
+            fprintf(stderr, "FAIL: process exited before \"%s\"; see %s\n", needle, log);
+            return -1;
+        }
+        usleep(50000);
+    }
+    fprintf(stderr, "FAIL: no \"%s\" within %.0f s; see %s\n", needle, budget_ms / 1000, log);
+    return -1;
+}
+
+void write_cloudhub_modules(FILE *f, unsigned n, const char *certdir, int ws_port, int https_port)
+{
+    fprintf(f,
+            "modules:\n"
+            "  cloudHub:\n"
+            "    advertiseAddress: [127.0.0.1]\n"
+            "    keepaliveInterval: 30\n"
+            "    nodeLimit: %u\n"
+            "    tlsCAFile: %s/ca/rootCA.crt\n"
+            "    tlsCAKeyFile: %s/ca/rootCA.key\n"
+            "    tlsCertFile: %s/certs/server.crt\n"
+            "    tlsPrivateKeyFile: %s/certs/server.key\n"
+            "    websocket: {address: 127.0.0.1, port: %d}\n"
+            "    https: {address: 127.0.0.1, port: %d}\n",
+            n + 100, certdir, certdir, certdir, certdir, ws_port, https_port);
 }

@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -101,6 +102,17 @@ int sibling_exe(const char *name, char *out, size_t size);
 void stop_process(pid_t pid);
 /* Removes dir and everything below it. */
 void rm_tree(const char *dir);
+/* fork + exec of exe with argv, stdout and stderr appended to log; the
+ * child's pid, -1 when fork failed. */
+pid_t spawn(const char *exe, char *const argv[], const char *log);
+/* True when *pid is not running (reaped now: *pid becomes -1). */
+bool exited(pid_t *pid);
+/* Waits up to budget_ms for needle in log while *pid lives; 0 or -1 (printed). */
+int wait_log(pid_t *pid, const char *log, const char *needle, double budget_ms);
+/* cloudcore.yaml's modules: section for n edges to f: cloudHub on 127.0.0.1
+ * (WebSocket ws_port, HTTPS https_port), its CA and serving certificate in
+ * certdir/ca and certdir/certs. */
+void write_cloudhub_modules(FILE *f, unsigned n, const char *certdir, int ws_port, int https_port);
 
 /* Issues ONE client certificate (CN kubeedge.io, EKU ClientAuth) from
  * <ca_dir>/ca/rootCA.{crt,key} into <ca_dir>/edge.{crt,key} and points
@@ -121,11 +133,6 @@ void connect_edges(struct bench *b);
 /* Closes every session and timer and runs the loop until they are gone;
  * b->edges and b->retry stay allocated (the caller frees them). */
 void free_edges(struct bench *b);
-
-/* fork + exec exe argv with stdout and stderr appended to log; the pid or -1. */
-pid_t spawn_logged(const char *exe, char *const argv[], const char *log);
-/* Whether *pid has exited (reaped; *pid becomes -1) or is <= 0. */
-bool process_exited(pid_t *pid);
 
 /* bench_cloud --failover (failover.c): 0 when every phase succeeded. */
 int run_failover(unsigned n, unsigned max_inflight, uint64_t backoff_base_ms,

@@ -132,24 +132,6 @@ static void kill_now(pid_t *pid)
     *pid = -1;
 }
 
-/* Waits for needle in log while pid lives; 0 or -1 (printed). */
-static int wait_log(pid_t *pid, const char *log, const char *needle, double budget_ms)
-{
-    double t0 = now_ms();
-
-    while (now_ms() - t0 < budget_ms) {
-        if (file_has(log, needle))
-            return 0;
-        if (process_exited(pid)) {
-            fprintf(stderr, "FAIL: process exited before \"%s\"; see %s\n", needle, log);
-            return -1;
-        }
-        usleep(50000);
-    }
-    fprintf(stderr, "FAIL: no \"%s\" within %.0f s; see %s\n", needle, budget_ms / 1000, log);
-    return -1;
-}
-
 static int write_cloud_config(const struct cloud *c, const char *shared, const char *kubeconfig,
                               unsigned n)
 {
@@ -166,19 +148,9 @@ static int write_cloud_config(const struct cloud *c, const char *shared, const c
             "  leaderElect: true\n"
             "  leaseDuration: " LEASE_S "\n"
             "  renewDeadline: " RENEW_S "\n"
-            "  retryPeriod: " RETRY_S "\n"
-            "modules:\n"
-            "  cloudHub:\n"
-            "    advertiseAddress: [127.0.0.1]\n"
-            "    keepaliveInterval: 30\n"
-            "    nodeLimit: %u\n"
-            "    tlsCAFile: %s/ca/rootCA.crt\n"
-            "    tlsCAKeyFile: %s/ca/rootCA.key\n"
-            "    tlsCertFile: %s/certs/server.crt\n"
-            "    tlsPrivateKeyFile: %s/certs/server.key\n"
-            "    websocket: {address: 127.0.0.1, port: %d}\n"
-            "    https: {address: 127.0.0.1, port: %d}\n",
-            kubeconfig, n + 100, shared, shared, shared, shared, c->ws_port, c->https_port);
+            "  retryPeriod: " RETRY_S "\n",
+            kubeconfig);
+    write_cloudhub_modules(f, n, shared, c->ws_port, c->https_port);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -192,7 +164,7 @@ static int start_cloud(struct cloud *c)
         return -1;
     snprintf(c->log, sizeof(c->log), "%s/cloudcore.%u.log", c->dir, ++c->starts);
     snprintf(marker, sizeof(marker), "leader election started");
-    c->pid = spawn_logged(exe, argv, c->log);
+    c->pid = spawn(exe, argv, c->log);
     return c->pid > 0 ? wait_log(&c->pid, c->log, marker, START_BUDGET_MS) : -1;
 }
 
@@ -221,7 +193,7 @@ static bool phase_done(struct bench *b)
         ph->t_first_ms = t;
     if (ph->t_all_ms < 0 && b->open_on[ph->to] == b->n)
         ph->t_all_ms = t;
-    if (ph->t_exit_ms < 0 && ph->old_pid && process_exited(ph->old_pid))
+    if (ph->t_exit_ms < 0 && ph->old_pid && exited(ph->old_pid))
         ph->t_exit_ms = t;
     return ph->t_ready_ms >= 0 && ph->t_all_ms >= 0 && (!ph->old_pid || ph->t_exit_ms >= 0);
 }
@@ -343,11 +315,10 @@ int run_failover(unsigned n, unsigned max_inflight, uint64_t backoff_base_ms,
     {
         char *argv[] = {exe, (char *)"--data-dir", api_dir, (char *)"--listen", listen, NULL};
 
-        api = spawn_logged(exe, argv, api_log);
+        api = spawn(exe, argv, api_log);
     }
     t0 = now_ms();
-    while (access(kubeconfig, R_OK) != 0 && !process_exited(&api) &&
-           now_ms() - t0 < START_BUDGET_MS)
+    while (access(kubeconfig, R_OK) != 0 && !exited(&api) && now_ms() - t0 < START_BUDGET_MS)
         usleep(50000);
     if (access(kubeconfig, R_OK) != 0) {
         fprintf(stderr, "FAIL: cedge-apiserver did not write %s; see %s\n", kubeconfig, api_log);

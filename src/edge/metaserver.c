@@ -182,6 +182,18 @@ static void call_answer_status(struct call *c, json_t *status)
     call_free(c);
 }
 
+/* When the cloud's answer r carries an error Status: answers c's client with
+ * it, releases r, frees c and returns true. */
+static bool call_answer_error(struct call *c, struct application_result *r)
+{
+    if (!r->error)
+        return false;
+    json_t *st = json_incref(r->error);
+    application_result_release(r);
+    call_answer_status(c, st);
+    return true;
+}
+
 /* Sends the Application of c; 0 or a negative errno (then c is untouched). */
 static int call_send(struct call *c, const struct application *a, edgehub_reply_cb cb)
 {
@@ -267,12 +279,8 @@ static void get_reply(struct edgehub *hub, int err, const struct proto_message *
         call_serve_locally(c);
         return;
     }
-    if (r.error) {
-        json_t *st = json_incref(r.error);
-        application_result_release(&r);
-        call_answer_status(c, st);
+    if (call_answer_error(c, &r))
         return;
-    }
     if (!r.body || store_fetched(c->ms, c, r.body, r.body_len) < 0) {
         log_warn("metaserver: no usable object in the cloud's get answer", "name=%s reason=%s",
                  c->name, r.reason);
@@ -393,12 +401,8 @@ static void write_reply(struct edgehub *hub, int err, const struct proto_message
         call_answer_status(c, api_status_internal("the cloud's answer does not parse"));
         return;
     }
-    if (r.error) {
-        json_t *st = json_incref(r.error);
-        application_result_release(&r);
-        call_answer_status(c, st);
+    if (call_answer_error(c, &r))
         return;
-    }
     if (strcmp(r.status, "Rejected") == 0 || strcmp(r.status, "Failed") == 0) {
         char msg[1024];
         snprintf(msg, sizeof(msg), "the cloud refused the %s: %s", c->verb,
@@ -673,12 +677,8 @@ static void passthrough_reply(struct edgehub *hub, int err, const struct proto_m
         free(uri);
         return;
     }
-    if (r.error) {
-        json_t *st = json_incref(r.error);
-        application_result_release(&r);
-        call_answer_status(c, st);
+    if (call_answer_error(c, &r))
         return;
-    }
     if (!r.body) {
         char msg[1024];
         snprintf(msg, sizeof(msg), "the cloud could not pass %s through: %s", c->uri,

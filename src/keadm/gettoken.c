@@ -44,46 +44,18 @@ static void on_get(struct kube_req *req, const struct kube_response *resp, void 
         r->base64 = xstrdup(v);
 }
 
-static char *default_kubeconfig(void)
+static int fetch(const char *kubeconfig, struct result *r)
 {
-    const char *env = getenv("KUBECONFIG");
-    const char *home = getenv("HOME");
-
-    if (env && env[0]) {
-        /* client-go takes the first existing file of a list; the first is enough here. */
-        const char *colon = strchr(env, ':');
-        return colon ? xasprintf("%.*s", (int)(colon - env), env) : xstrdup(env);
-    }
-    return xasprintf("%s/.kube/config", home && home[0] ? home : "");
-}
-
-static int fetch(const char *path, struct result *r)
-{
-    struct kube_config kc;
     struct kube_client *c = NULL;
     uv_loop_t loop;
-    char msg[512];
     const struct kube_gvr secrets = {"", "v1", "secrets"};
-    const struct kube_client_options opt = {.timeout_ms = 20000, .user_agent = "keadm"};
 
-    if (kube_config_load_file(path, &kc, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "keadm: gettoken: %s\n", msg);
+    if (keadm_kube_open("gettoken", kubeconfig, &loop, &c) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    }
-    uv_loop_init(&loop);
-    int rc = kube_client_new(&loop, &kc, &opt, &c);
-    kube_config_release(&kc);
-    if (rc < 0) {
-        fprintf(stderr, "keadm: gettoken: %s: cannot create a client: %s\n", path, strerror(-rc));
-        uv_loop_close(&loop);
-        return CLI_EXIT_FAILURE;
-    }
     kube_get(c, &secrets, "kubeedge", "tokensecret", on_get, r);
     while (!r->done)
         uv_run(&loop, UV_RUN_ONCE);
-    kube_client_free(c);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    keadm_kube_close(&loop, c);
     return CLI_EXIT_OK;
 }
 
@@ -111,8 +83,7 @@ int keadm_gettoken(int argc, char **argv)
         fprintf(stderr, "keadm: gettoken: unexpected argument %s\n", argv[pos]);
         return CLI_EXIT_USAGE;
     }
-    char *path = kubeconfig ? xstrdup(kubeconfig) : default_kubeconfig();
-    int code = fetch(path, &r);
+    int code = fetch(kubeconfig, &r);
     if (code != CLI_EXIT_OK) {
         /* the kubeconfig error is printed */
     } else if (r.err) {
@@ -137,7 +108,6 @@ int keadm_gettoken(int argc, char **argv)
         }
         buf_release(&b);
     }
-    free(path);
     free(r.error);
     free(r.base64);
     return code;

@@ -302,42 +302,14 @@ static int apply_one(uv_loop_t *loop, struct kube_client *c, const json_t *obj)
     return rc;
 }
 
-static char *default_kubeconfig(void)
-{
-    const char *env = getenv("KUBECONFIG");
-    const char *home = getenv("HOME");
-
-    if (env && env[0]) {
-        const char *colon = strchr(env, ':');
-        return colon ? xasprintf("%.*s", (int)(colon - env), env) : xstrdup(env);
-    }
-    return xasprintf("%s/.kube/config", home && home[0] ? home : "");
-}
-
 static int apply_all(const char *kubeconfig, const json_t *objs)
 {
-    struct kube_config kc;
     struct kube_client *c = NULL;
     uv_loop_t loop;
-    char msg[512];
-    char *path = kubeconfig ? xstrdup(kubeconfig) : default_kubeconfig();
-    const struct kube_client_options opt = {.timeout_ms = 20000, .user_agent = "keadm"};
     int code = CLI_EXIT_OK;
 
-    if (kube_config_load_file(path, &kc, msg, sizeof(msg)) < 0) {
-        fprintf(stderr, "keadm: init: %s\n", msg);
-        free(path);
+    if (keadm_kube_open("init", kubeconfig, &loop, &c) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    }
-    free(path);
-    uv_loop_init(&loop);
-    int rc = kube_client_new(&loop, &kc, &opt, &c);
-    kube_config_release(&kc);
-    if (rc < 0) {
-        fprintf(stderr, "keadm: init: cannot create a Kubernetes client: %s\n", strerror(-rc));
-        uv_loop_close(&loop);
-        return CLI_EXIT_FAILURE;
-    }
     size_t i;
     json_t *obj;
     json_array_foreach(objs, i, obj)
@@ -347,9 +319,7 @@ static int apply_all(const char *kubeconfig, const json_t *objs)
             break;
         }
     }
-    kube_client_free(c);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    keadm_kube_close(&loop, c);
     return code;
 }
 

@@ -15,60 +15,8 @@ import subprocess
 import pytest
 
 from apiserver import APIServer
-from conftest import BIN, free_port, run, wait_for
-from kubeedge_edge import https_request
-from test_channel import Edge
-
-
-class Cloud:
-    def __init__(self, d, kubeconfig):
-        self.dir = d
-        d.mkdir()
-        self.ws_port, self.https_port = free_port(), free_port()
-        self.config = d / "cloudcore.yaml"
-        self.config.write_text(f"""apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-kubeAPIConfig:
-  kubeConfig: {kubeconfig}
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: {d}/ca/rootCA.crt
-    tlsCAKeyFile: {d}/ca/rootCA.key
-    tlsCertFile: {d}/certs/server.crt
-    tlsPrivateKeyFile: {d}/certs/server.key
-    websocket: {{address: 127.0.0.1, port: {self.ws_port}}}
-    https: {{address: 127.0.0.1, port: {self.https_port}}}
-""")
-        self.path = d / "cloudcore.log"
-        self.proc = None
-
-    def start(self):
-        self.log = open(self.path, "ab")
-        self.proc = subprocess.Popen([str(BIN / "cloudcore"), "--config", str(self.config)],
-                                     stdout=self.log, stderr=self.log)
-        return self
-
-    def wait_ready(self):
-        wait_for(lambda: self.proc.poll() is None and "cloudcore started" in self.text(),
-                 timeout=30, what=f"cloudcore started: {self.text()}")
-        wait_for(lambda: https_request(self.https_port, "/ca.crt", timeout=2)[0] == 200,
-                 timeout=10, what="cloudcore https")
-
-    def ca(self):
-        status, body = https_request(self.https_port, "/ca.crt", timeout=5)
-        assert status == 200
-        return body
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        if self.proc:
-            self.log.close()
-
-    def text(self):
-        return self.path.read_text(errors="replace") if self.path.exists() else ""
+from conftest import free_port, run, wait_for
+from procs import Cloud, Edge
 
 
 def secret(api, name):
@@ -88,7 +36,7 @@ def api(tmp_path):
 
 
 def test_replicas_share_one_ca_and_edge_joins(api, tmp_path):
-    clouds = [Cloud(tmp_path / f"cloud{i}", api.kubeconfig) for i in (1, 2)]
+    clouds = [Cloud(tmp_path / f"cloud{i}", api.kubeconfig, start=False, hub={}) for i in (1, 2)]
     edge = None
     try:
         r = run("keadm", "gettoken", "--kube-config", api.kubeconfig)
@@ -96,7 +44,7 @@ def test_replicas_share_one_ca_and_edge_joins(api, tmp_path):
         assert "secret kubeedge/tokensecret not found (is cloudcore running?)" in r.stderr
 
         for c in clouds:  # at once
-            c.start()
+            c.start(wait=False)
         for c in clouds:
             c.wait_ready()
         ca1, ca2 = clouds[0].ca(), clouds[1].ca()
@@ -131,7 +79,7 @@ def test_replicas_share_one_ca_and_edge_joins(api, tmp_path):
         clouds[0].kill()
         subprocess.run(["rm", "-rf", str(clouds[0].dir / "ca"), str(clouds[0].dir / "certs")],
                        check=True, timeout=10)
-        clouds[0].start().wait_ready()
+        clouds[0].start()
         assert clouds[0].ca() == ca1
         assert "CA loaded" in clouds[0].text() and "secret=kubeedge/casecret" in clouds[0].text()
     finally:
@@ -153,9 +101,9 @@ users: [{{name: u, user: {{token: x}}}}]
 contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
 current-context: c
 """)
-    c = Cloud(tmp_path / "cloud", kc)
+    c = Cloud(tmp_path / "cloud", kc, start=False, hub={})
     try:
-        c.start()
+        c.start(wait=False)
         wait_for(lambda: "Kubernetes API not ready; retrying" in c.text(), timeout=15,
                  what="retry logged")
         assert c.proc.poll() is None  # still retrying, not serving

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import BIN, free_port, wait_for
 from kubeedge_edge import EdgeSession, WsClosed, bootstrap, https_request, make_csr
+from procs import Cloud
 
 KEEPALIVE = ('{"header":{"msg_id":"13fc0958-e0dc-4a79-943b-c8dbc99cb441","timestamp":1795919469798},'
              '"route":{"source":"websocket","group":"resource","operation":"keepalive",'
@@ -51,76 +51,11 @@ PING = ('{"header":{"msg_id":"5ffa75fb-0000-4000-8000-000000000001","timestamp":
         '"route":{"group":"","operation":"ping","resource":"","source":""},"content":"hello"}\n')
 
 
-class Cloudcore:
-    def __init__(self, tmp, **hub):
-        self.dir = str(tmp)
-        self.ws_port, self.https_port = free_port(), free_port()
-        opts = {"keepaliveInterval": 30, "nodeLimit": 500, "maxMessageBytes": 12582912}
-        opts.update(hub)
-        d = self.dir
-        self.config = os.path.join(d, "cloudcore.yaml")
-        with open(self.config, "w") as f:
-            f.write(f"""apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    keepaliveInterval: {opts['keepaliveInterval']}
-    nodeLimit: {opts['nodeLimit']}
-    maxMessageBytes: {opts['maxMessageBytes']}
-    tlsCAFile: {d}/ca/rootCA.crt
-    tlsCAKeyFile: {d}/ca/rootCA.key
-    tlsCertFile: {d}/certs/server.crt
-    tlsPrivateKeyFile: {d}/certs/server.key
-    websocket: {{address: 127.0.0.1, port: {self.ws_port}}}
-    https: {{address: 127.0.0.1, port: {self.https_port}}}
-""")
-        self.start()
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "cloudcore.log"), "ab")
-        self.proc = subprocess.Popen([str(BIN / "cloudcore"), "--config", self.config],
-                                     stdout=self.log, stderr=self.log)
-        wait_for(lambda: https_request(self.https_port, "/healthz", timeout=2)[0] == 200,
-                 timeout=30, what="cloudcore https")
-        wait_for(lambda: "websocket listening" in self.logtext(), timeout=10, what="websocket")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                rc = self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-                raise
-            assert rc == 0, self.logtext()
-        self.log.close()
-
-    def logtext(self):
-        with open(os.path.join(self.dir, "cloudcore.log"), errors="replace") as f:
-            return f.read()
-
-    @property
-    def token(self):
-        with open(os.path.join(self.dir, "ca", "token")) as f:
-            return f.read().strip()
-
-    def edge(self, node, sub=None):
-        """Bootstraps an edge named node; returns (ca, cert, key) files."""
-        w = os.path.join(self.dir, "edge-" + (sub or node))
-        os.makedirs(w, exist_ok=True)
-        return bootstrap(self.https_port, self.token, node, w)
-
-    def session(self, node, certs=None, **kw):
-        return EdgeSession(self.ws_port, node, certs or self.edge(node), **kw)
-
-
 @pytest.fixture
 def cloud(tmp_path):
-    c = Cloudcore(tmp_path)
+    c = Cloud(tmp_path, hub={})
     yield c
-    c.stop()
+    c.stop(check=True)
 
 
 def alive(sess):
@@ -133,7 +68,7 @@ def alive(sess):
 
 
 def test_bootstrap_material_and_restart(tmp_path):
-    c = Cloudcore(tmp_path)
+    c = Cloud(tmp_path, hub={})
     try:
         token = c.token
         parts = token.split(".")
@@ -149,12 +84,12 @@ def test_bootstrap_material_and_restart(tmp_path):
         assert "CN = KubeEdge" in out and "O = KubeEdge" in out
         assert "IP Address:127.0.0.1" in out and "TLS Web Server Authentication" in out
     finally:
-        c.stop()
+        c.stop(check=True)
     c.start()  # a restart keeps the CA written to the configured files
     try:
         assert https_request(c.https_port, "/ca.crt")[1] == ca
     finally:
-        c.stop()
+        c.stop(check=True)
 
 
 def test_https_endpoints_and_errors(cloud):
@@ -185,7 +120,7 @@ def test_https_endpoints_and_errors(cloud):
 
 
 def test_rotation_with_client_certificate(cloud):
-    ca, cert, key = cloud.edge("rot-node")
+    ca, cert, key = cloud.bootstrap("rot-node")
     newdir = os.path.join(cloud.dir, "rotated")
     os.makedirs(newdir)
     _, csr = make_csr(newdir)
@@ -225,7 +160,7 @@ def test_ws_requires_client_certificate(cloud):
 
 
 def test_ws_header_rules(cloud):
-    certs = cloud.edge("hdr")
+    certs = cloud.bootstrap("hdr")
     base = {"Project_id": "p"}
     cases = [
         ({**base, "Connectionuse": "msg"}, 400, b"Node_id"),
@@ -257,7 +192,7 @@ def test_cert_of_a_node_speaks_only_for_it(cloud):
 
 
 def test_second_connection_replaces_first(cloud):
-    certs = cloud.edge("dup")
+    certs = cloud.bootstrap("dup")
     first = EdgeSession(cloud.ws_port, "dup", certs)
     assert first.status == 101 and alive(first)
     second = EdgeSession(cloud.ws_port, "dup", certs)
@@ -271,7 +206,7 @@ def test_second_connection_replaces_first(cloud):
 
 
 def test_keepalive_expiry(tmp_path):
-    c = Cloudcore(tmp_path, keepaliveInterval=2)
+    c = Cloud(tmp_path, hub={"keepaliveInterval": 2})
     try:
         idle = c.session("idle")
         busy = c.session("busy")
@@ -291,15 +226,15 @@ def test_keepalive_expiry(tmp_path):
         time.sleep(1)
         busy.send_text(KEEPALIVE)
         assert alive(busy)  # keepalives kept it up past the interval
-        assert c.logtext().count("no keepalive") == 1
+        assert c.text().count("no keepalive") == 1
         idle.close()
         busy.close()
     finally:
-        c.stop()
+        c.stop(check=True)
 
 
 def test_oversized_frame_closes_only_that_session(tmp_path):
-    c = Cloudcore(tmp_path, maxMessageBytes=1024)
+    c = Cloud(tmp_path, hub={"maxMessageBytes": 1024})
     try:
         big = c.session("big")
         other = c.session("other")
@@ -311,7 +246,7 @@ def test_oversized_frame_closes_only_that_session(tmp_path):
         big.close()
         other.close()
     finally:
-        c.stop()
+        c.stop(check=True)
 
 
 def test_non_json_frame_dropped(cloud):
@@ -320,31 +255,31 @@ def test_non_json_frame_dropped(cloud):
         s.send_text("this is not json\n")
     s.send_text('{"header":{}}')
     assert alive(s)
-    assert cloud.logtext().count("undecodable frame dropped") == 1
+    assert cloud.text().count("undecodable frame dropped") == 1
     s.close()
 
 
 def test_node_limit(tmp_path):
-    c = Cloudcore(tmp_path, nodeLimit=1)
+    c = Cloud(tmp_path, hub={"nodeLimit": 1})
     try:
         one = c.session("one")
         assert one.status == 101
         two = c.session("two")
         assert two.status == 503 and b"node limit" in two.body
-        again = EdgeSession(c.ws_port, "one", c.edge("one", "one-again"))
+        again = EdgeSession(c.ws_port, "one", c.bootstrap("one", "one-again"))
         assert again.status == 101  # a replacement does not count against the limit
         for s in (one, two, again):
             s.close()
     finally:
-        c.stop()
+        c.stop(check=True)
 
 
 def test_sigterm_with_a_live_session(tmp_path):
-    c = Cloudcore(tmp_path)
+    c = Cloud(tmp_path, hub={})
     s = c.session("live")
     assert alive(s)
-    c.stop()  # exit status 0 (under ASan: no leak, no error) with a session open
+    c.stop(check=True)  # exit status 0 (under ASan: no leak, no error) with a session open
     with pytest.raises((WsClosed, OSError)):
         s.recv(timeout=5)
-    assert "edge disconnected" in c.logtext()
+    assert "edge disconnected" in c.text()
     s.close()

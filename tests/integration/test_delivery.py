@@ -7,65 +7,16 @@ nor duplicate anything; a withheld ack blocks nothing else. Every wait is bounde
 every process is killed in finally.
 """
 import json
-import subprocess
 import time
 
 import pytest
 
 from apiserver import APIServer
-from conftest import BIN, free_port, wait_for
-from kubeedge_edge import EdgeSession, bootstrap, receive
+from conftest import wait_for
+from kubeedge_edge import receive
+from procs import Cloud
 
 NODE = "edge-1"
-
-
-class Cloud:
-    def __init__(self, d, kubeconfig):
-        self.dir = d
-        d.mkdir()
-        self.ws_port, self.https_port = free_port(), free_port()
-        self.config = d / "cloudcore.yaml"
-        self.config.write_text(f"""apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-kubeAPIConfig:
-  kubeConfig: {kubeconfig}
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    keepaliveInterval: 600
-    tlsCAFile: {d}/ca/rootCA.crt
-    tlsCAKeyFile: {d}/ca/rootCA.key
-    tlsCertFile: {d}/certs/server.crt
-    tlsPrivateKeyFile: {d}/certs/server.key
-    websocket: {{address: 127.0.0.1, port: {self.ws_port}}}
-    https: {{address: 127.0.0.1, port: {self.https_port}}}
-""")
-        self.path = d / "cloudcore.log"
-        self.proc = None
-
-    def start(self):
-        self.mark = len(self.text())
-        self.log = open(self.path, "ab")
-        self.proc = subprocess.Popen([str(BIN / "cloudcore"), "--config", str(self.config)],
-                                     stdout=self.log, stderr=self.log)
-        wait_for(lambda: self.proc.poll() is None and
-                 "downstream delivery started" in self.text()[self.mark:],
-                 timeout=30, what="cloudcore delivery started")
-        return self
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        if self.proc and not self.log.closed:
-            self.log.close()
-
-    def text(self):
-        return self.path.read_text(errors="replace") if self.path.exists() else ""
-
-    @property
-    def token(self):
-        return (self.dir / "ca" / "token").read_text().strip()
 
 
 @pytest.fixture
@@ -73,16 +24,15 @@ def env(tmp_path):
     d = tmp_path / "api"
     d.mkdir()
     api = APIServer(str(d)).start()
-    cloud = Cloud(tmp_path / "cloud", api.kubeconfig)
+    cloud = Cloud(tmp_path / "cloud", api.kubeconfig, start=False,
+                  hub={"keepaliveInterval": 600}, ready="downstream delivery started")
     sessions = []
     try:
         cloud.start()
-        edge_dir = tmp_path / "edge"
-        edge_dir.mkdir()
-        certs = bootstrap(cloud.https_port, cloud.token, NODE, str(edge_dir))
+        certs = cloud.bootstrap(NODE)
 
         def connect():
-            s = EdgeSession(cloud.ws_port, NODE, certs=certs)
+            s = cloud.session(NODE, certs)
             assert s.status == 101, s.body
             sessions.append(s)
             wait_for(lambda: cloud.text().count(f'"node catch-up" node={NODE} ') >= len(sessions),

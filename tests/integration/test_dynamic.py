@@ -8,15 +8,14 @@ Every wait is bounded; the daemons are stopped in finally blocks.
 import base64
 import hashlib
 import json
-import subprocess
 import time
 import uuid
 
 import pytest
 
 from apiserver import APIServer
-from conftest import BIN, free_port, wait_for
-from kubeedge_edge import bootstrap, https_request, EdgeSession
+from conftest import wait_for
+from procs import Cloud
 
 NODE = "edge-peer-1"
 
@@ -32,54 +31,6 @@ GO_ORDER = ["ID", "Key", "Verb", "Nodename", "Option", "ReqBody", "Subresource",
             "Status", "Reason", "Error", "Timestamp"]
 
 
-class Cloud:
-    def __init__(self, d, kubeconfig):
-        self.dir = d
-        d.mkdir()
-        self.ws_port, self.https_port = free_port(), free_port()
-        self.config = d / "cloudcore.yaml"
-        self.config.write_text(f"""apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-kubeAPIConfig:
-  kubeConfig: {kubeconfig}
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: {d}/ca/rootCA.crt
-    tlsCAKeyFile: {d}/ca/rootCA.key
-    tlsCertFile: {d}/certs/server.crt
-    tlsPrivateKeyFile: {d}/certs/server.key
-    websocket: {{address: 127.0.0.1, port: {self.ws_port}}}
-    https: {{address: 127.0.0.1, port: {self.https_port}}}
-  dynamicController:
-    enable: true
-""")
-        self.path = d / "cloudcore.log"
-        self.log = open(self.path, "ab")
-        self.proc = subprocess.Popen([str(BIN / "cloudcore"), "--config", str(self.config)],
-                                     stdout=self.log, stderr=self.log)
-        wait_for(lambda: self.proc.poll() is None and "dynamic controller started" in self.text(),
-                 timeout=30, what="cloudcore started")
-        wait_for(lambda: https_request(self.https_port, "/ca.crt", timeout=2)[0] == 200,
-                 timeout=10, what="cloudcore https")
-
-    def text(self):
-        return self.path.read_text(errors="replace")
-
-    def session(self, node=NODE):
-        w = self.dir / ("edge-" + node)
-        w.mkdir(exist_ok=True)
-        token = (self.dir / "ca" / "token").read_text().strip()
-        return EdgeSession(self.ws_port, node, bootstrap(self.https_port, token, node, str(w)))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            rc = self.proc.wait(timeout=15)
-            assert rc == 0, self.text()
-        self.log.close()
-
-
 @pytest.fixture
 def env(tmp_path):
     d = tmp_path / "api"
@@ -87,14 +38,15 @@ def env(tmp_path):
     api = APIServer(str(d)).start()
     cloud = edge = None
     try:
-        cloud = Cloud(tmp_path / "cloud", api.kubeconfig)
-        edge = cloud.session()
+        cloud = Cloud(tmp_path / "cloud", api.kubeconfig, dynamic=True, hub={},
+                      ready="dynamic controller started")
+        edge = cloud.session(NODE)
         yield api, cloud, edge
     finally:
         if edge:
             edge.close()
         if cloud:
-            cloud.stop()
+            cloud.stop(check=True)
         api.stop()
 
 

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import socket
 import ssl
 import struct
@@ -23,6 +22,7 @@ import time
 import pytest
 
 from conftest import BIN, free_port, wait_for
+from procs import Edge
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -248,54 +248,10 @@ def pki(tmp_path):
     return PKI(d)
 
 
-def write_config(tmp_path, pki, http_servers, ws_servers, token=None):
-    edge = tmp_path / "edge"
-    edge.mkdir(exist_ok=True)
-    cfg = tmp_path / "edgecore.yaml"
-    cfg.write_text(f"""
-database:
-  dataSource: {edge}/edgecore.db
-modules:
-  edged:
-    hostnameOverride: edge-peer-1
-  edgeHub:
-    heartbeat: 1
-    token: "{token if token is not None else pki.token()}"
-    httpServer: "{http_servers}"
-    tlsCaFile: {edge}/ca/rootCA.crt
-    tlsCertFile: {edge}/certs/server.crt
-    tlsPrivateKeyFile: {edge}/certs/server.key
-    rotateCertificates: false
-    websocket:
-      server: "{ws_servers}"
-      handshakeTimeout: 5
-""")
-    (edge / "ca").mkdir(exist_ok=True)
-    (edge / "certs").mkdir(exist_ok=True)
-    return cfg, edge
-
-
-class Edgecore:
-    def __init__(self, cfg):
-        self.path = cfg.parent / "edgecore.log"
-        self.log = open(self.path, "w")
-        self.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(cfg), "-v", "debug"],
-                                  stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(timeout=5)
-            raise AssertionError("edgecore did not stop on SIGTERM")
-        finally:
-            self.log.close()
-
-    def output(self):
-        return self.path.read_text()
+def make_edge(tmp_path, pki, http_servers, ws_servers, token=None):
+    """edgecore (not started) bootstrapping from the fakes into tmp_path/edge."""
+    return Edge(tmp_path / "edge", node="edge-peer-1", http_server=http_servers,
+                ws_server=ws_servers, token=token if token is not None else pki.token())
 
 
 @pytest.fixture
@@ -323,16 +279,16 @@ def keepalives(hub):
 def test_bootstrap_keepalive_ping_and_clean_stop(tmp_path, pki, servers):
     certs = servers(CertServer)
     hub = servers(HubServer)
-    cfg, edge = write_config(tmp_path, pki, f"https://127.0.0.1:{certs.port}",
-                             f"127.0.0.1:{hub.port}")
-    ec = Edgecore(cfg)
+    ec = make_edge(tmp_path, pki, f"https://127.0.0.1:{certs.port}",
+                   f"127.0.0.1:{hub.port}")
+    ec.start()
     try:
         wait_for(lambda: hub.upgrades, timeout=20, what="websocket upgrade")
         # bootstrap files
-        assert (edge / "ca/rootCA.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
-        assert (edge / "certs/server.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
-        assert (edge / "certs/server.key").read_text().startswith("-----BEGIN EC PRIVATE KEY-----")
-        assert os.stat(edge / "certs/server.key").st_mode & 0o777 == 0o600
+        assert (ec.dir / "ca/rootCA.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert (ec.dir / "certs/server.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert (ec.dir / "certs/server.key").read_text().startswith("-----BEGIN EC PRIVATE KEY-----")
+        assert os.stat(ec.dir / "certs/server.key").st_mode & 0o777 == 0o600
         meth, path, hd, body = [r for r in certs.requests if r[1] == "/edge.crt"][0]
         assert meth == "GET" and hd["nodename"] == "edge-peer-1" and len(body) > 100
         # upgrade request, exactly KubeEdge's identity headers
@@ -369,28 +325,28 @@ def test_bootstrap_keepalive_ping_and_clean_stop(tmp_path, pki, servers):
         assert m["content"] == "ack"
     finally:
         rc = ec.stop()
-    assert rc == 0, ec.output()
+    assert rc == 0, ec.text()
 
 
 def test_token_mismatch_exits_1(tmp_path, pki, servers):
     certs = servers(CertServer)
-    cfg, edge = write_config(tmp_path, pki, f"https://127.0.0.1:{certs.port}", "127.0.0.1:1",
-                             token=pki.token(ca_hash="0" * 64))
-    r = subprocess.run([str(BIN / "edgecore"), "--config", str(cfg)], capture_output=True,
+    ec = make_edge(tmp_path, pki, f"https://127.0.0.1:{certs.port}", "127.0.0.1:1",
+                   token=pki.token(ca_hash="0" * 64))
+    r = subprocess.run([str(BIN / "edgecore"), "--config", str(ec.config)], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1
     assert "failed to validate CA certificate" in r.stderr
     assert "does not match the token" in r.stderr
-    assert not (edge / "certs/server.key").exists()
-    assert not (edge / "ca/rootCA.crt").exists()
+    assert not (ec.dir / "certs/server.key").exists()
+    assert not (ec.dir / "ca/rootCA.crt").exists()
 
 
 def test_reconnects_with_jittered_backoff(tmp_path, pki, servers):
     certs = servers(CertServer)
     hub = servers(HubServer, drop_after=0.0)
-    cfg, _ = write_config(tmp_path, pki, f"https://127.0.0.1:{certs.port}",
-                          f"127.0.0.1:{hub.port}")
-    ec = Edgecore(cfg)
+    ec = make_edge(tmp_path, pki, f"https://127.0.0.1:{certs.port}",
+                   f"127.0.0.1:{hub.port}")
+    ec.start()
     try:
         wait_for(lambda: len(hub.upgrades) >= 5, timeout=30, what="5 connections")
         times = [u[0] for u in hub.upgrades[:5]]
@@ -400,19 +356,19 @@ def test_reconnects_with_jittered_backoff(tmp_path, pki, servers):
             assert g <= 2 ** n + 1.0, gaps
     finally:
         rc = ec.stop()
-    assert rc == 0, ec.output()
-    assert "connection to cloud lost" in ec.output()
+    assert rc == 0, ec.text()
+    assert "connection to cloud lost" in ec.text()
 
 
 def test_second_address_when_first_refuses(tmp_path, pki, servers):
     certs = servers(CertServer)
     hub = servers(HubServer)
     dead = free_port()
-    cfg, _ = write_config(tmp_path, pki, f"https://127.0.0.1:{dead},https://127.0.0.1:{certs.port}",
-                          f"127.0.0.1:{dead},127.0.0.1:{hub.port}")
-    ec = Edgecore(cfg)
+    ec = make_edge(tmp_path, pki, f"https://127.0.0.1:{dead},https://127.0.0.1:{certs.port}",
+                   f"127.0.0.1:{dead},127.0.0.1:{hub.port}")
+    ec.start()
     try:
         wait_for(lambda: len(keepalives(hub)) >= 1, timeout=15, what="keepalive via 2nd server")
     finally:
         rc = ec.stop()
-    assert rc == 0, ec.output()
+    assert rc == 0, ec.text()

@@ -8,19 +8,17 @@ queries are answered by the fake cloud and stored; and `kill -9` in the
 middle of 1,000 updates loses no acknowledged object.
 """
 import json
-import os
 import queue
-import signal
 import sqlite3
-import subprocess
 import threading
 import time
 import uuid
 
 import pytest
 
-from conftest import BIN, wait_for
+from conftest import wait_for
 from fakecloud import FakeCloud, make_pki, message
+from procs import Edge
 
 NODE = "edge-1"
 
@@ -28,59 +26,6 @@ NODE = "edge-1"
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     return make_pki(str(tmp_path_factory.mktemp("pki")), node=NODE)
-
-
-def write_config(d, pki, port):
-    db = d / "edge" / "edgecore.db"
-    cfg = d / "edgecore.yaml"
-    cfg.write_text(f"""
-database:
-  dataSource: {db}
-modules:
-  edged:
-    hostnameOverride: {NODE}
-    tailoredKubeletConfig:
-      nodeStatusUpdateFrequency: 1
-  edgeHub:
-    heartbeat: 15
-    httpServer: "https://127.0.0.1:1"
-    tlsCaFile: {pki["ca"]}
-    tlsCertFile: {pki["edge_crt"]}
-    tlsPrivateKeyFile: {pki["edge_key"]}
-    rotateCertificates: false
-    websocket:
-      server: "127.0.0.1:{port}"
-      handshakeTimeout: 5
-""")
-    return cfg, db
-
-
-class Edgecore:
-    def __init__(self, cfg):
-        self.path = cfg.parent / f"edgecore-{time.monotonic_ns()}.log"
-        self.log = open(self.path, "w")
-        self.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(cfg), "-v", "debug"],
-                                  stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(timeout=5)
-            raise AssertionError("edgecore did not stop on SIGTERM")
-        finally:
-            self.log.close()
-
-    def kill(self):
-        self.p.kill()
-        self.p.wait(timeout=5)
-        self.log.close()
-
-    def output(self):
-        return self.path.read_text()
 
 
 class Cloud:
@@ -131,17 +76,17 @@ def env(tmp_path, pki):
     """(cloud, cloud answers, config path, db path); everything stopped after."""
     answers = Cloud()
     fc = FakeCloud(pki, responder=answers.respond)
-    cfg, db = write_config(tmp_path, pki, fc.port)
     started = []
 
     def start():
-        e = Edgecore(cfg)
-        started.append(e)
+        """A new edgecore on the same directory (store), with its own log."""
+        e = Edge(tmp_path / "edge", node=NODE, certs=pki, ws_server=f"127.0.0.1:{fc.port}",
+                 status_every=1, heartbeat=15, log=f"edgecore-{len(started)}.log")
+        started.append(e.start())
         return e
-    yield fc, answers, start, db
+    yield fc, answers, start, tmp_path / "edge" / "edgecore.db"
     for e in started:
-        if e.p.poll() is None:
-            e.kill()
+        e.kill()
     fc.stop()
 
 
@@ -222,7 +167,7 @@ def test_insert_update_delete_and_acks(env):
          {"metadata": {"name": "gc", "namespace": "default", "uid": "u-gc"}})
     # a delete of an unknown object is acked, nothing happens
     push(s, "delete", "default/pod/never", {"metadata": {"name": "never", "uid": "x"}})
-    assert ec.stop() == 0, ec.output()
+    assert ec.stop() == 0, ec.text()
 
     objs, kv = rows(db)
     p = objs[("core/v1/pods", "default", "nginx")]
@@ -256,7 +201,7 @@ def test_kind_filled_in_and_object_responses_stored(env):
                 rv=31, parent=str(uuid.uuid4()))
     s.send(m)
     s.expect(is_ack_of(m["header"]["msg_id"]))
-    assert ec.stop() == 0, ec.output()
+    assert ec.stop() == 0, ec.text()
     objs, _ = rows(db)
     o = objs[("core/v1/configmaps", "default", "bare")]
     assert o["kind"] == "ConfigMap" and o["apiVersion"] == "v1"
@@ -280,10 +225,10 @@ def test_bad_input_answered_with_error(env):
         assert isinstance(err["content"], str) and err["content"]
     s.send("{not json")  # not even a message: logged by EdgeHub, connection kept
     push(s, "insert", "default/pod/ok", pod("ok", "u-ok", 3))
-    assert ec.stop() == 0, ec.output()
+    assert ec.stop() == 0, ec.text()
     objs, _ = rows(db)
     assert [k for k in objs if k[0] == "core/v1/pods"] == [("core/v1/pods", "default", "ok")]
-    assert "cloud message rejected" in ec.output()
+    assert "cloud message rejected" in ec.text()
 
 
 def test_node_registration_status_and_lease(env):
@@ -328,7 +273,7 @@ def test_node_registration_status_and_lease(env):
     assert lease["spec"]["holderIdentity"] == NODE
     assert lease["spec"]["leaseDurationSeconds"] == 40
     assert len(seen("insert", "lease", 5)) == 1  # then updates
-    assert ec.stop() == 0, ec.output()
+    assert ec.stop() == 0, ec.text()
 
     objs, kv = rows(db)
     n = objs[("core/v1/nodes", "", NODE)]
@@ -344,9 +289,9 @@ def test_corrupt_database_refused_unchanged(env):
     junk = b"this is not an SQLite database, and must stay exactly as it is\n" * 100
     db.write_bytes(junk)
     ec = start()
-    assert ec.p.wait(timeout=10) == 1
+    assert ec.proc.wait(timeout=10) == 1
     ec.log.close()
-    out = ec.output()
+    out = ec.text()
     assert str(db) in out and "node store" in out, out
     assert db.read_bytes() == junk
 
@@ -356,10 +301,10 @@ def test_locked_database_refused(env):
     ec = start()
     fc.session()
     ec2 = start()  # the same file, held by the first edgecore
-    assert ec2.p.wait(timeout=15) == 1
+    assert ec2.proc.wait(timeout=15) == 1
     ec2.log.close()
-    assert str(db) in ec2.output(), ec2.output()
-    assert ec.p.poll() is None
+    assert str(db) in ec2.text(), ec2.text()
+    assert ec.proc.poll() is None
     assert ec.stop() == 0
 
 
@@ -434,7 +379,7 @@ def test_kill_9_loses_no_acknowledged_object(env):
             continue
         left.discard(a["header"].get("parent_msg_id"))
     assert not left, f"{len(left)} re-sent updates not acknowledged"
-    assert ec2.stop() == 0, ec2.output()
+    assert ec2.stop() == 0, ec2.text()
     objs, kv = rows(db)
     for k in range(CRASH_OBJECTS):
         name = f"cm{k}"

@@ -10,22 +10,20 @@ offline.
 """
 import base64
 import json
-import os
-import signal
 import socket
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from conftest import BIN, free_port, wait_for
+from conftest import free_port, wait_for
 import fakecloud
+from procs import Edge
 
 KUBECTL = "/usr/bin/kubectl"
 NODE = "edge-1"
+PASSTHROUGH = '      passThrough: ["/version::get", "/openid/v1/jwks::get"]\n'
 VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.0-cloud", "platform": "linux/amd64"}
 
 
@@ -115,69 +113,11 @@ class Cloud:
             return [a for a in self.apps if a["Verb"] == verb][-1]
 
 
-class Edge:
-    def __init__(self, tmp, pki, cloud_port, port, extra=""):
-        self.tmp, self.pki, self.cloud_port, self.port = tmp, pki, cloud_port, port
-        self.scheme = "http"
-        self.cfg = tmp / "edgecore.yaml"
-        self.cfg.write_text(f"""
-database:
-  dataSource: {tmp}/edgecore.db
-modules:
-  edged:
-    hostnameOverride: {NODE}
-  edgeHub:
-    heartbeat: 1
-    httpServer: "https://127.0.0.1:1"
-    tlsCaFile: {pki['ca']}
-    tlsCertFile: {pki['edge_crt']}
-    tlsPrivateKeyFile: {pki['edge_key']}
-    rotateCertificates: false
-    websocket:
-      server: "127.0.0.1:{cloud_port}"
-      handshakeTimeout: 5
-  metaManager:
-    metaServer:
-      enable: true
-      server: "127.0.0.1:{port}"
-      passThrough: ["/version::get", "/openid/v1/jwks::get"]
-{extra}""")
-        self.p = None
-
-    def start(self):
-        self.log = open(self.tmp / "edgecore.log", "a")
-        self.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(self.cfg), "-v", "debug"],
-                                  stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.raw("GET", "/healthz")[0] == 200, what="MetaServer up")
-
-    def stop(self):
-        """Stops edgecore; its exit code (0 after SIGTERM, also under the sanitizers)."""
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(timeout=5)
-        self.log.close()
-        return self.p.returncode
-
-    def raw(self, method, path, body=None, headers=None):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                     data=body, headers=headers or {})
-        try:
-            with urllib.request.urlopen(req, timeout=15) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
-    def kubectl(self, *args, check=True, timeout=30):
-        r = subprocess.run([KUBECTL, "--kubeconfig=/dev/null", "--server",
-                            f"http://127.0.0.1:{self.port}", *args],
-                           capture_output=True, text=True, timeout=timeout)
-        if check and r.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)}: {r.stderr}")
-        return r
+def make_edge(d, pki, cloud_port, port=None, extra=""):
+    """edgecore with the node's certificates; MetaServer passes /version and the JWKS
+    through, extra: more metaServer lines."""
+    return Edge(d, node=NODE, certs=pki, ws_server=f"127.0.0.1:{cloud_port}", ms_port=port,
+                metaserver=PASSTHROUGH + extra)
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +125,8 @@ def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metaserver")
     pki = fakecloud.make_pki(str(tmp / "pki"), node=NODE)
     cloud = Cloud(pki)
-    edge = Edge(tmp, pki, cloud.fc.port, free_port())
-    edge.start()
+    edge = make_edge(tmp, pki, cloud.fc.port)
+    edge.start().wait_metaserver()
     try:
         edge.session = cloud.fc.session(timeout=20)
         wait_for(lambda: edge.kubectl("get", "--raw", "/version", check=False).returncode == 0,
@@ -195,7 +135,7 @@ def env(tmp_path_factory):
     finally:
         rc = edge.stop()
         cloud.fc.stop()
-    assert rc == 0, (tmp / "edgecore.log").read_text()
+    assert rc == 0, edge.text()
 
 
 def test_get_miss_fetches_from_the_cloud_and_stores(env):
@@ -234,7 +174,7 @@ def test_list_wide_and_selectors(env):
 def test_watch_streams_store_changes(env):
     _, edge = env
     w = subprocess.Popen([KUBECTL, "--kubeconfig=/dev/null", "--server",
-                          f"http://127.0.0.1:{edge.port}", "get", "configmaps", "-w",
+                          f"http://127.0.0.1:{edge.ms_port}", "get", "configmaps", "-w",
                           "--no-headers"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
@@ -276,7 +216,7 @@ def test_update_translates_the_resource_version(env):
     cm = json.loads(edge.kubectl("get", "configmap", "cm1", "-o", "json").stdout)
     local_rv = cm["metadata"]["resourceVersion"]
     cm["data"]["k"] = "changed"
-    f = edge.tmp / "cm1.json"
+    f = edge.dir / "cm1.json"
     f.write_text(json.dumps(cm))
     r = edge.kubectl("replace", "-f", str(f))
     assert "configmap/cm1 replaced" in r.stdout
@@ -383,7 +323,7 @@ def test_offline(env):
 def test_restart_offline_keeps_store_and_expires_old_watches(env):
     _, edge = env
     assert edge.stop() == 0
-    edge.start()
+    edge.start().wait_metaserver()
     out = edge.kubectl("get", "pods", "-l", "app=db", "-o", "name").stdout.split()
     assert out == ["pod/p2"]
     assert edge.raw("GET", "/version")[0] == 200
@@ -405,12 +345,9 @@ def test_https_with_tokens(tmp_path):
       tlsCertFile: {pki['server_crt']}
       tlsPrivateKeyFile: {pki['server_key']}
 """
-    edge = Edge(tmp_path, pki, free_port(), free_port(), extra)
-    edge.log = open(tmp_path / "edgecore.log", "a")
-    edge.p = subprocess.Popen([str(BIN / "edgecore"), "--config", str(edge.cfg)],
-                              stdout=edge.log, stderr=subprocess.STDOUT)
+    edge = make_edge(tmp_path, pki, free_port(), extra=extra).start()
     try:
-        base = ["--kubeconfig=/dev/null", "--server", f"https://127.0.0.1:{edge.port}",
+        base = ["--kubeconfig=/dev/null", "--server", f"https://127.0.0.1:{edge.ms_port}",
                 "--certificate-authority", pki["ca"]]
 
         def kubectl(*args):

@@ -10,8 +10,7 @@ import pytest
 
 from apiserver import APIServer
 from conftest import wait_for
-from kubeedge_edge import EdgeSession, bootstrap
-from test_cloud_secrets import Cloud
+from procs import Cloud
 
 NODE = "edge-peer-1"
 POD_UID = "f59ea3e2-6273-417b-87c6-c723cdbf6f50"
@@ -83,16 +82,11 @@ def env(tmp_path):
     d = tmp_path / "api"
     d.mkdir()
     api = APIServer(str(d)).start()
-    cloud = Cloud(tmp_path / "cloud", api.kubeconfig)
+    cloud = Cloud(tmp_path / "cloud", api.kubeconfig, start=False, hub={})
     sess = None
     try:
         cloud.start()
-        cloud.wait_ready()
-        w = tmp_path / "edge"
-        w.mkdir()
-        token = (cloud.dir / "ca" / "token").read_text().strip()
-        certs = bootstrap(cloud.https_port, token, NODE, str(w))
-        sess = EdgeSession(cloud.ws_port, NODE, certs)
+        sess = cloud.session(NODE)
         assert sess.status == 101
         yield api, cloud, sess
         # a clean stop with requests possibly in flight: exit 0, no sanitizer report

@@ -32,7 +32,7 @@
 #include "base/mem.h"
 #include "cloud/cloudhub.h"
 #include "net/ws_client.h"
-#include "../testpki.h"
+#include "../testws.h"
 
 #define QUEUE_SIZE 8
 #define MSG_FILL   30000
@@ -63,9 +63,7 @@ struct fixture {
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/cedge-hubbp-XXXXXX");
-    testpki_dir(dir);
-    testpki_make(dir, "ca", "KubeEdge", "KubeEdge", "kubeedge.io");
+    testws_pki(dir, sizeof(dir), "/tmp/cedge-hubbp-XXXXXX");
     return 0;
 }
 

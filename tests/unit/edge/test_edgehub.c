@@ -20,9 +20,7 @@
 #include "base/mem.h"
 #include "edge/edgehub.h"
 #include "edge/outbox.h"
-#include "net/http.h"
-#include "net/ws.h"
-#include "../testpki.h"
+#include "../testws.h"
 
 static char dir[64];
 
@@ -31,7 +29,7 @@ struct fixture {
     uv_timer_t guard;
     bool timed_out;
     struct http_server *srv;
-    struct ws_conn *sws;
+    struct testws_peer peer; /* the server's end */
     char got[16][512];
     int n_got;
     int routed;
@@ -72,9 +70,7 @@ static char *got_msg_id(struct fixture *f, int i)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/cedge-hub-XXXXXX");
-    testpki_dir(dir);
-    testpki_make(dir, "ca", "KubeEdge", "KubeEdge", "kubeedge.io");
+    testws_pki(dir, sizeof(dir), "/tmp/cedge-hub-XXXXXX");
     return 0;
 }
 
@@ -87,38 +83,10 @@ static int teardown(void **state)
 
 static void s_text(struct ws_conn *ws, const char *data, size_t len, void *arg)
 {
-    struct fixture *f = arg;
+    struct fixture *f = ((struct testws_peer *)arg)->arg;
     (void)ws;
     if (f->n_got < 16)
         snprintf(f->got[f->n_got++], sizeof(f->got[0]), "%.*s", (int)len, data);
-}
-
-static void s_close(struct ws_conn *ws, void *arg)
-{
-    struct fixture *f = arg;
-    (void)ws;
-    f->sws = NULL;
-}
-
-static int s_accept(struct ws_conn *ws, struct http_request *req, void *arg)
-{
-    struct fixture *f = arg;
-    (void)req;
-    f->sws = ws;
-    ws_conn_set_callbacks(ws, s_text, s_close, f);
-    return 0;
-}
-
-static void handler(struct http_request *req, void *arg)
-{
-    (void)arg;
-    http_respond(req, 404, "text/plain", "no", 2);
-}
-
-static void guard_cb(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timed_out = true;
 }
 
 static void on_insert(struct edgehub *hub, const struct proto_message *m, void *arg)
@@ -135,30 +103,18 @@ static void test_outbox_drains_in_order(void **state)
     struct fixture *f = xcalloc(1, sizeof(*f));
     struct outbox *ob = NULL;
     char *obpath = xasprintf("%s/edge.db.outbox", dir);
-    char *crt = xasprintf("%s/srv.crt", dir), *key = xasprintf("%s/srv.key", dir);
     char *ca = xasprintf("%s/ca.crt", dir), *ccrt = xasprintf("%s/cli.crt", dir);
     char *ckey = xasprintf("%s/cli.key", dir);
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
+    f->guard.data = &f->timed_out;
+    f->peer = (struct testws_peer){.on_text = s_text, .arg = f};
     assert_int_equal(outbox_open(obpath, 100, &ob), 0);
 
     /* A port that is free now: the server starts there later. */
-    struct http_server_options so = {
-        .address = "127.0.0.1",
-        .tls = true,
-        .cert_path = crt,
-        .key_path = key,
-        .ca_path = ca,
-        .client_cert = HTTP_CLIENT_CERT_REQUIRED,
-        .http1_only = true,
-        .handler = handler,
-        .arg = f,
-        .ws_accept = s_accept,
-    };
-    f->srv = http_server_new(&f->loop, &so);
-    assert_non_null(f->srv);
+    struct http_server_options so = {.ws_accept = testws_peer_accept, .arg = &f->peer};
+    f->srv = testws_server(&f->loop, dir, "ca", so);
     int port = http_server_port(f->srv);
     http_server_free(f->srv);
     f->srv = NULL;
@@ -194,10 +150,9 @@ static void test_outbox_drains_in_order(void **state)
     assert_int_equal(edgehub_stats(hub)->dropped_offline, 1);
 
     so.port = port;
-    f->srv = http_server_new(&f->loop, &so);
-    assert_non_null(f->srv);
+    f->srv = testws_server(&f->loop, dir, "ca", so);
     edgehub_start(hub);
-    uv_timer_start(&f->guard, guard_cb, 10000, 0);
+    uv_timer_start(&f->guard, testws_guard_cb, 10000, 0);
     while (f->n_got < 2 && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_false(f->timed_out);
@@ -212,7 +167,7 @@ static void test_outbox_drains_in_order(void **state)
     const char *down = "{\"header\":{\"msg_id\":\"x\",\"timestamp\":1},\"route\":{\"source\":"
                        "\"edgecontroller\",\"group\":\"resource\",\"operation\":\"insert\","
                        "\"resource\":\"default/pod/p1\"},\"content\":{}}\n";
-    assert_int_equal(ws_send_text(f->sws, down, strlen(down)), 0);
+    assert_int_equal(ws_send_text(f->peer.ws, down, strlen(down)), 0);
     while ((f->n_got < 3 || !f->routed) && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_false(f->timed_out);
@@ -232,7 +187,7 @@ static void test_outbox_drains_in_order(void **state)
                              "\"group\":\"resource\",\"operation\":\"response\",\"resource\":"
                              "\"q1\"},\"content\":\"OK\"}",
                              id);
-    assert_int_equal(ws_send_text(f->sws, answer, strlen(answer)), 0);
+    assert_int_equal(ws_send_text(f->peer.ws, answer, strlen(answer)), 0);
     while (f->replies < 1 && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(f->reply_err[0], 0);
@@ -251,7 +206,7 @@ static void test_outbox_drains_in_order(void **state)
                      0);
     while (f->n_got < 6 && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
-    ws_close(f->sws, 1001, "going away");
+    ws_close(f->peer.ws, 1001, "going away");
     while (f->replies < 3 && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_false(f->timed_out);
@@ -268,8 +223,6 @@ static void test_outbox_drains_in_order(void **state)
     outbox_close(ob);
     free(servers);
     free(obpath);
-    free(crt);
-    free(key);
     free(ca);
     free(ccrt);
     free(ckey);

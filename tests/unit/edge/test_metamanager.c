@@ -22,10 +22,8 @@
 #include "edge/edgehub.h"
 #include "edge/metamanager.h"
 #include "kube/object.h"
-#include "net/http.h"
-#include "net/ws.h"
 #include "store/store.h"
-#include "../testpki.h"
+#include "../testws.h"
 
 static char dir[64];
 
@@ -36,10 +34,10 @@ struct fixture {
     bool timed_out;
     struct store *store;
     struct http_server *srv;
-    struct ws_conn *sws;
-    char query_id[64];  /* msg_id of the last query the server answered */
-    char answer_id[64]; /* msg_id of that answer */
-    char acked[64];     /* parent_msg_id of the last "OK" the edge sent */
+    struct testws_peer peer; /* the server's end */
+    char query_id[64];       /* msg_id of the last query the server answered */
+    char answer_id[64];      /* msg_id of that answer */
+    char acked[64];          /* parent_msg_id of the last "OK" the edge sent */
     int queries;
     int done, err;
     char got_data[64];
@@ -77,13 +75,13 @@ static void answer(struct fixture *f, const struct proto_message *q)
             "\"response\",\"resource\":\"%s\"},\"content\":{\"ErrStatus\":{\"metadata\":{},"
             "\"status\":\"Failure\",\"reason\":\"NotFound\",\"code\":404}}}",
             f->answer_id, q->header.msg_id, res);
-    assert_int_equal(ws_send_text(f->sws, text, strlen(text)), 0);
+    assert_int_equal(ws_send_text(f->peer.ws, text, strlen(text)), 0);
     free(text);
 }
 
 static void s_text(struct ws_conn *ws, const char *data, size_t len, void *arg)
 {
-    struct fixture *f = arg;
+    struct fixture *f = ((struct testws_peer *)arg)->arg;
     struct proto_message *m = NULL;
     const char *why;
     (void)ws;
@@ -99,34 +97,6 @@ static void s_text(struct ws_conn *ws, const char *data, size_t len, void *arg)
         snprintf(f->acked, sizeof(f->acked), "%s", m->header.parent_msg_id);
     }
     proto_message_free(m);
-}
-
-static void s_close(struct ws_conn *ws, void *arg)
-{
-    struct fixture *f = arg;
-    (void)ws;
-    f->sws = NULL;
-}
-
-static int s_accept(struct ws_conn *ws, struct http_request *req, void *arg)
-{
-    struct fixture *f = arg;
-    (void)req;
-    f->sws = ws;
-    ws_conn_set_callbacks(ws, s_text, s_close, f);
-    return 0;
-}
-
-static void handler(struct http_request *req, void *arg)
-{
-    (void)arg;
-    http_respond(req, 404, "text/plain", "no", 2);
-}
-
-static void guard_cb(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timed_out = true;
 }
 
 static void got(struct metamanager *mm, int err, const json_t *obj, void *arg)
@@ -155,9 +125,7 @@ static void run_until(struct fixture *f, int *counter, int n)
 
 static void setup_pki(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/cedge-mm-XXXXXX");
-    testpki_dir(dir);
-    testpki_make(dir, "ca", "KubeEdge", "KubeEdge", "kubeedge.io");
+    testws_pki(dir, sizeof(dir), "/tmp/cedge-mm-XXXXXX");
 }
 
 static void test_get(void **state)
@@ -165,34 +133,23 @@ static void test_get(void **state)
     (void)state;
     struct fixture *f = xcalloc(1, sizeof(*f));
     char *dbpath = xasprintf("%s/edge.db", dir);
-    char *crt = xasprintf("%s/srv.crt", dir), *key = xasprintf("%s/srv.key", dir);
     char *ca = xasprintf("%s/ca.crt", dir), *ccrt = xasprintf("%s/cli.crt", dir);
     char *ckey = xasprintf("%s/cli.key", dir);
     json_t *obj = NULL;
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
+    f->guard.data = &f->timed_out;
+    f->peer = (struct testws_peer){.on_text = s_text, .arg = f};
     const struct store_options sopts = {.history = 100};
     assert_int_equal(store_open(dbpath, &sopts, &f->store, NULL), 0);
     uv_check_init(&f->loop, &f->flush);
     f->flush.data = f;
     uv_check_start(&f->flush, flush_cb);
 
-    struct http_server_options so = {
-        .address = "127.0.0.1",
-        .tls = true,
-        .cert_path = crt,
-        .key_path = key,
-        .ca_path = ca,
-        .client_cert = HTTP_CLIENT_CERT_REQUIRED,
-        .http1_only = true,
-        .handler = handler,
-        .arg = f,
-        .ws_accept = s_accept,
-    };
-    f->srv = http_server_new(&f->loop, &so);
-    assert_non_null(f->srv);
+    f->srv = testws_server(
+        &f->loop, dir, "ca",
+        (struct http_server_options){.ws_accept = testws_peer_accept, .arg = &f->peer});
     char *servers = xasprintf("127.0.0.1:%d", http_server_port(f->srv));
     struct edgehub_options ho = {
         .servers = servers,
@@ -217,7 +174,7 @@ static void test_get(void **state)
     assert_int_equal(metamanager_get(mm, "bad//x", &obj, got, f), -EINVAL);
 
     edgehub_start(hub);
-    uv_timer_start(&f->guard, guard_cb, 10000, 0);
+    uv_timer_start(&f->guard, testws_guard_cb, 10000, 0);
     while (!edgehub_is_connected(hub) && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_false(f->timed_out);
@@ -270,8 +227,6 @@ static void test_get(void **state)
     store_close(f->store);
     free(servers);
     free(dbpath);
-    free(crt);
-    free(key);
     free(ca);
     free(ccrt);
     free(ckey);

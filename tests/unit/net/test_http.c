@@ -25,7 +25,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
-#include "net/http.h"
+#include "../testws.h"
 
 #define GUARD_MS    15000
 #define MAX_BODY    1024
@@ -36,12 +36,10 @@ typedef void (*client_fn)(struct fixture *f);
 
 struct fixture {
     uv_loop_t loop;
-    uv_async_t done;
-    uv_timer_t guard;
-    uv_timer_t tick; /* drives streamed answers */
+    struct testws_runner run; /* client threads */
+    uv_timer_t tick;          /* drives streamed answers */
     struct http_server *srv;
     int port;
-    bool timed_out;
     client_fn client;
     char dir[64]; /* temp dir with certificates */
 
@@ -246,38 +244,17 @@ static void handler(struct http_request *req, void *arg)
 
 /* --- loop driving --- */
 
-static void done_cb(uv_async_t *a)
-{
-    uv_stop(a->loop);
-}
-
-static void guard_cb(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timed_out = true;
-    uv_stop(t->loop);
-}
-
-static void *client_main(void *arg)
+static void client_main(void *arg)
 {
     struct fixture *f = arg;
     f->client(f);
-    uv_async_send(&f->done);
-    return NULL;
 }
 
 /* Runs fn in a thread while the loop serves; returns when fn is done. */
-static void run_client(struct fixture *f, client_fn fn)
+static void run_client(struct fixture *f, void (*fn)(struct fixture *f))
 {
-    pthread_t th;
-
     f->client = fn;
-    uv_timer_start(&f->guard, guard_cb, GUARD_MS, 0);
-    assert_int_equal(pthread_create(&th, NULL, client_main, f), 0);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    pthread_join(th, NULL);
-    uv_timer_stop(&f->guard);
-    assert_false(f->timed_out);
+    testws_run(&f->run, &f->loop, client_main, f, GUARD_MS);
 }
 
 static int start_server(struct fixture *f, struct http_server_options *o)
@@ -300,10 +277,9 @@ static struct fixture *fixture_new(void)
     struct fixture *f = xcalloc(1, sizeof(*f));
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    uv_async_init(&f->loop, &f->done, done_cb);
-    uv_timer_init(&f->loop, &f->guard);
+    testws_runner_init(&f->run, &f->loop);
     uv_timer_init(&f->loop, &f->tick);
-    f->guard.data = f->tick.data = f;
+    f->tick.data = f;
     for (size_t i = 0; i < ARRAY_SIZE(f->body); i++)
         buf_init(&f->body[i], 1 << 20);
     return f;
@@ -312,8 +288,7 @@ static struct fixture *fixture_new(void)
 static void fixture_free(struct fixture *f)
 {
     http_server_free(f->srv);
-    uv_close((uv_handle_t *)&f->done, NULL);
-    uv_close((uv_handle_t *)&f->guard, NULL);
+    testws_runner_close(&f->run);
     uv_close((uv_handle_t *)&f->tick, NULL);
     for (int i = 0; i < 1000 && uv_run(&f->loop, UV_RUN_NOWAIT); i++)
         usleep(1000);

@@ -22,8 +22,7 @@
 #include <uv.h>
 
 #include "base/mem.h"
-#include "net/http.h"
-#include "net/ws.h"
+#include "../testws.h"
 
 #define GUARD_MS 10000
 #define MAX_MSG  1024
@@ -32,11 +31,9 @@
 
 struct fixture {
     uv_loop_t loop;
-    uv_async_t done;
-    uv_timer_t guard;
+    struct testws_runner run; /* client threads */
     struct http_server *srv;
     int port;
-    bool timed_out;
     void (*client)(struct fixture *f);
 
     /* server side */
@@ -119,37 +116,17 @@ static void handler(struct http_request *req, void *arg)
 
 /* --- loop driving (as in test_http.c) --- */
 
-static void done_cb(uv_async_t *a)
-{
-    uv_stop(a->loop);
-}
-
-static void guard_cb(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timed_out = true;
-    uv_stop(t->loop);
-}
-
-static void *client_main(void *arg)
+static void client_main(void *arg)
 {
     struct fixture *f = arg;
     f->client(f);
-    uv_async_send(&f->done);
-    return NULL;
 }
 
+/* Runs fn in a thread while the loop serves; returns when fn is done. */
 static void run_client(struct fixture *f, void (*fn)(struct fixture *f))
 {
-    pthread_t th;
-
     f->client = fn;
-    uv_timer_start(&f->guard, guard_cb, GUARD_MS, 0);
-    assert_int_equal(pthread_create(&th, NULL, client_main, f), 0);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    pthread_join(th, NULL);
-    uv_timer_stop(&f->guard);
-    assert_false(f->timed_out);
+    testws_run(&f->run, &f->loop, client_main, f, GUARD_MS);
 }
 
 static void serve_until(struct fixture *f, const int *flag, int want)
@@ -173,9 +150,7 @@ static struct fixture *fixture_new(bool with_ws)
     };
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    uv_async_init(&f->loop, &f->done, done_cb);
-    uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
+    testws_runner_init(&f->run, &f->loop);
     f->srv = http_server_new(&f->loop, &o);
     assert_non_null(f->srv);
     f->port = http_server_port(f->srv);
@@ -185,8 +160,7 @@ static struct fixture *fixture_new(bool with_ws)
 static void fixture_free(struct fixture *f)
 {
     http_server_free(f->srv);
-    uv_close((uv_handle_t *)&f->done, NULL);
-    uv_close((uv_handle_t *)&f->guard, NULL);
+    testws_runner_close(&f->run);
     for (int i = 0; i < 1000 && uv_run(&f->loop, UV_RUN_NOWAIT); i++)
         usleep(1000);
     assert_int_equal(uv_loop_close(&f->loop), 0);
@@ -654,7 +628,7 @@ static void test_ws_pause_reading(void **state)
     pthread_t th;
 
     f->client = client_paused;
-    assert_int_equal(pthread_create(&th, NULL, client_main, f), 0);
+    testws_thread(&f->run, client_main, f, &th);
     serve_until(f, &f->texts, 2);
     assert_int_equal(f->texts, 2); /* m1, pause-me */
     serve_ms(f, 200);

@@ -18,10 +18,8 @@
 #include <uv.h>
 
 #include "base/mem.h"
-#include "net/http.h"
-#include "net/ws.h"
 #include "net/ws_client.h"
-#include "../testpki.h"
+#include "../testws.h"
 
 #define GUARD_MS   10000
 #define CLIENT_MAX 65536
@@ -41,7 +39,7 @@ struct fixture {
     char node_id[64];
     char use[64];
     int accepted;
-    struct ws_conn *sws;
+    struct testws_peer peer;
 
     /* client side */
     struct ws_client *ws;
@@ -82,21 +80,12 @@ static int teardown_certs(void **state)
 
 static void s_text(struct ws_conn *ws, const char *data, size_t len, void *arg)
 {
-    struct fixture *f = arg;
-
+    (void)arg;
     if (len == 8 && memcmp(data, "close-me", 8) == 0) {
         ws_close(ws, 1001, "bye");
         return;
     }
-    (void)f;
     assert_int_equal(ws_send_text(ws, data, len), 0);
-}
-
-static void s_close(struct ws_conn *ws, void *arg)
-{
-    struct fixture *f = arg;
-    (void)ws;
-    f->sws = NULL;
 }
 
 static int s_accept(struct ws_conn *ws, struct http_request *req, void *arg)
@@ -110,15 +99,7 @@ static int s_accept(struct ws_conn *ws, struct http_request *req, void *arg)
     snprintf(f->node_id, sizeof(f->node_id), "%s", node ? node : "");
     snprintf(f->use, sizeof(f->use), "%s", use ? use : "");
     f->accepted++;
-    f->sws = ws;
-    ws_conn_set_callbacks(ws, s_text, s_close, f);
-    return 0;
-}
-
-static void handler(struct http_request *req, void *arg)
-{
-    (void)arg;
-    http_respond(req, 404, "text/plain", "no", 2);
+    return testws_peer_accept(ws, req, &f->peer);
 }
 
 /* --- client side --- */
@@ -149,17 +130,11 @@ static void c_close(struct ws_client *ws, int status, const char *reason, void *
     snprintf(f->close_reason, sizeof(f->close_reason), "%s", reason);
 }
 
-static void guard_cb(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timed_out = true;
-}
-
 /* Runs the loop until *flag is true (bounded). */
 static void run_until(struct fixture *f, const bool *flag)
 {
     f->timed_out = false;
-    uv_timer_start(&f->guard, guard_cb, GUARD_MS, 0);
+    uv_timer_start(&f->guard, testws_guard_cb, GUARD_MS, 0);
     while (!*flag && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     uv_timer_stop(&f->guard);
@@ -169,16 +144,8 @@ static void run_until(struct fixture *f, const bool *flag)
 static struct fixture *fixture_new(void)
 {
     struct fixture *f = xcalloc(1, sizeof(*f));
-    char *crt = path_of("srv.crt"), *key = path_of("srv.key"), *ca = path_of("ca0.crt");
     struct http_server_options o = {
         .address = listen_addr,
-        .tls = true,
-        .cert_path = crt,
-        .key_path = key,
-        .ca_path = ca,
-        .client_cert = HTTP_CLIENT_CERT_REQUIRED,
-        .http1_only = true,
-        .handler = handler,
         .arg = f,
         .ws_accept = s_accept,
         .ws_max_message = 4 * CLIENT_MAX,
@@ -186,13 +153,10 @@ static struct fixture *fixture_new(void)
 
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
-    f->srv = http_server_new(&f->loop, &o);
-    assert_non_null(f->srv);
+    f->guard.data = &f->timed_out;
+    f->peer.on_text = s_text;
+    f->srv = testws_server(&f->loop, dir, "ca0", o);
     f->port = http_server_port(f->srv);
-    free(crt);
-    free(key);
-    free(ca);
     return f;
 }
 
@@ -249,7 +213,7 @@ static void open_client(struct fixture *f)
 static void wait_texts(struct fixture *f, int n)
 {
     f->timed_out = false;
-    uv_timer_start(&f->guard, guard_cb, GUARD_MS, 0);
+    uv_timer_start(&f->guard, testws_guard_cb, GUARD_MS, 0);
     while (f->texts < n && !f->closed && !f->timed_out)
         uv_run(&f->loop, UV_RUN_ONCE);
     uv_timer_stop(&f->guard);
