@@ -211,9 +211,25 @@ static int apply_delete(struct metamanager *mm, const struct meta_target *t, con
     e = store_delete(mm->store, t->store_resource, t->ns, t->name, 0, NULL, NULL);
     if (e < 0 && e != -ENOENT)
         return store_err(mm, e, "delete");
+    if ((e = store_kv_delete(mm->store, key)) < 0 ||
+        (e = meta_fetched_key(t, key, sizeof(key))) < 0 ||
+        (e = store_kv_delete(mm->store, key)) < 0)
+        return e == -ENOSPC ? e : store_err(mm, e, "kv");
+    mm->stats.applied++;
+    return 0;
+}
+
+/* A delivery (insert/update) for t: the cloud now sends this object to the
+ * node, so MetaServer's fetched-on-demand mark (metamap.h) goes. */
+static int clear_fetched(struct metamanager *mm, const struct meta_target *t)
+{
+    char key[KEY_MAX];
+    int e = meta_fetched_key(t, key, sizeof(key));
+
+    if (e < 0)
+        return e;
     if ((e = store_kv_delete(mm->store, key)) < 0)
         return store_err(mm, e, "kv");
-    mm->stats.applied++;
     return 0;
 }
 
@@ -242,6 +258,8 @@ static int apply_message(struct metamanager *mm, const struct proto_message *m, 
         e = apply_delete(mm, &t, obj, &why);
     else if (e == 0 && obj)
         e = apply_put(mm, &t, obj, m->header.resourceversion, &why);
+    if (e == 0 && obj && !is_delete && strcmp(m->route.operation, "response"))
+        e = clear_fetched(mm, &t);
     if (e == -EINVAL) {
         char q[PROTO_RESOURCE_MAX + 8];
         log_warn("cloud message rejected", "op=%s resource=%s msg_id=%s reason=\"%s\"",

@@ -82,6 +82,14 @@ int meta_cloudrv_key(const struct meta_target *t, char *out, size_t n)
     return len;
 }
 
+int meta_fetched_key(const struct meta_target *t, char *out, size_t n)
+{
+    int len = snprintf(out, n, "fetched/%s/%s/%s", t->store_resource, t->ns, t->name);
+    if (len < 0 || (size_t)len >= n)
+        return -ENOSPC;
+    return len;
+}
+
 char *meta_cloudrv_encode(const struct meta_cloudrv *r)
 {
     json_t *o = json_pack("{s:s,s:s}", "uid", r->uid, "resourceVersion", r->rv);

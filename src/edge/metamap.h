@@ -51,6 +51,13 @@ bool meta_type_is_remote_queryable(const char *type);
  * length or -ENOSPC. */
 int meta_cloudrv_key(const struct meta_target *t, char *out, size_t n);
 
+/* Writes "fetched/<store resource>/<ns>/<name>" into out (size n): the kv
+ * mark of an object MetaServer fetched on demand (the cloud does not deliver
+ * it to the node, so MetaServer asks again while online). MetaManager deletes
+ * it when it applies a delivery for that object. Returns the length or
+ * -ENOSPC. */
+int meta_fetched_key(const struct meta_target *t, char *out, size_t n);
+
 /* The cloud's identity of a stored object. Empty strings when unknown. */
 struct meta_cloudrv {
     char uid[128];

@@ -3,8 +3,9 @@
  *
  * The src/apiserver engine serves every read from the store; the engine's
  * intercept hook (serve.h) hands us, before the engine sees them, the
- * requests that are not plain local reads: writes, non-resource paths and
- * GETs of objects the store lacks while the cloud is reachable. Those become
+ * requests that are not plain local reads: writes, non-resource paths and,
+ * while the cloud is reachable, GETs of objects the store lacks or holds
+ * only as fetched on demand (the `fetched/...` kv mark). Those become
  * Applications (application.h) sent with edgehub_request(); each one in
  * flight is a struct call, answered from the reply callback or, when
  * something was stored first, from the store's commit callback.
@@ -26,6 +27,7 @@
 #include "base/mem.h"
 #include "edge/application.h"
 #include "edge/edgehub.h"
+#include "edge/metamap.h"
 #include "kube/protobuf.h"
 #include "proto/message.h"
 
@@ -219,7 +221,25 @@ static void cloudrv_key(char *out, size_t n, const struct api_resource *res, con
     snprintf(out, n, "cloudrv/%s/%s/%s", res->store_key, ns, name);
 }
 
-/* ---- GET of an object the store lacks ---- */
+/* "fetched/<store resource>/<namespace>/<name>": the mark of an object this
+ * server fetched on demand (metamap.h meta_fetched_key). */
+static void fetched_key(char *out, size_t n, const struct api_resource *res, const char *ns,
+                        const char *name)
+{
+    snprintf(out, n, "fetched/%s/%s/%s", res->store_key, ns, name);
+}
+
+static bool is_fetched(struct metaserver *ms, const struct api_resource *res, const char *ns,
+                       const char *name)
+{
+    char key[KV_KEY_MAX], *text = NULL;
+    fetched_key(key, sizeof(key), res, ns, name);
+    int e = store_kv_get(ms->store, key, &text, NULL);
+    free(text);
+    return e == 0;
+}
+
+/* ---- GET of an object the store lacks, or holds only as fetched ---- */
 
 static void get_committed(void *arg, int status)
 {
@@ -235,32 +255,89 @@ static const char *meta_str(const json_t *meta, const char *key)
     return v ? v : "";
 }
 
-/* Stores the object the cloud sent (text) and, next to it, the cloud's uid
- * and resourceVersion (the store gives it a local one). */
+/* The stored cloud record of c's object; false when there is none usable. */
+static bool load_cloudrv(struct metaserver *ms, const char *key, struct meta_cloudrv *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (store_kv_get(ms->store, key, &text, &len) < 0)
+        return false;
+    int e = meta_cloudrv_decode(text, len, r);
+    free(text);
+    return e == 0;
+}
+
+/*
+ * Stores the object the cloud sent (text) with, next to it, the cloud's uid
+ * and resourceVersion (the store gives it a local one) and the fetched mark.
+ * A copy fetched earlier is replaced by a newer one (the dedup rule of
+ * metamap.h); an object the cloud delivered meanwhile (no mark) is left as
+ * it is and served.
+ */
 static int store_fetched(struct metaserver *ms, struct call *c, const char *text, size_t len)
 {
     json_t *obj = json_loadb(text, len, 0, NULL);
     json_t *meta = json_object_get(obj, "metadata");
-    if (!json_is_object(obj) || strcmp(meta_str(meta, "name"), c->name) != 0) {
+    struct meta_cloudrv in, stored;
+    if (!json_is_object(obj) || strcmp(meta_str(meta, "name"), c->name) != 0 ||
+        str_copy(in.uid, sizeof(in.uid), meta_str(meta, "uid")) < 0 ||
+        str_copy(in.rv, sizeof(in.rv), meta_str(meta, "resourceVersion")) < 0) {
         json_decref(obj);
         return -EPROTO;
     }
-    json_t *cloud = json_pack("{s:s,s:s}", "uid", meta_str(meta, "uid"), "resourceVersion",
-                              meta_str(meta, "resourceVersion"));
-    char *cloud_text = dump(cloud);
-    json_decref(cloud);
+    const char *res = c->res->store_key;
+    char key[KV_KEY_MAX], mark[KV_KEY_MAX], *cur = NULL;
+    cloudrv_key(key, sizeof(key), c->res, c->ns, c->name);
+    fetched_key(mark, sizeof(mark), c->res, c->ns, c->name);
     uint64_t rv;
-    int e = store_create(ms->store, c->res->store_key, c->ns, obj, &rv);
+    int e = store_get_text(ms->store, res, c->ns, c->name, &cur, NULL);
+    free(cur);
+    if (e == -ENOENT) {
+        e = store_create(ms->store, res, c->ns, obj, &rv);
+    } else if (e == 0 && !is_fetched(ms, c->res, c->ns, c->name)) {
+        e = 1; /* delivered by the cloud meanwhile (MetaManager): serve that */
+    } else if (e == 0) {
+        bool known = load_cloudrv(ms, key, &stored);
+        switch (meta_decide(false, known ? &stored : NULL, in.uid, in.rv)) {
+        case META_SKIP_STALE:
+        case META_SKIP_OTHER:
+            e = 1; /* the stored copy is current */
+            break;
+        case META_REPLACE:
+            e = store_delete(ms->store, res, c->ns, c->name, 0, NULL, NULL);
+            if (e == 0 || e == -ENOENT)
+                e = store_create(ms->store, res, c->ns, obj, &rv);
+            break;
+        case META_APPLY:
+            e = store_update(ms->store, res, c->ns, obj, 0, &rv);
+            break;
+        }
+    }
     json_decref(obj);
     if (e == 0) {
-        char key[KV_KEY_MAX];
-        cloudrv_key(key, sizeof(key), c->res, c->ns, c->name);
+        char *cloud_text = meta_cloudrv_encode(&in);
         e = store_kv_put(ms->store, key, cloud_text, strlen(cloud_text));
-    } else if (e == -EEXIST) {
-        e = 0; /* stored meanwhile (MetaManager): serve that */
+        free(cloud_text);
+        if (e == 0)
+            e = store_kv_put(ms->store, mark, "1", 1);
     }
-    free(cloud_text);
-    return e;
+    return e == 1 || e == -EEXIST ? 0 : e;
+}
+
+/* The cloud says 404 for c's object: a fetched copy is removed (an object
+ * the cloud delivers is MetaManager's to delete). */
+static void forget_fetched(struct metaserver *ms, struct call *c)
+{
+    if (!is_fetched(ms, c->res, c->ns, c->name))
+        return;
+    char key[KV_KEY_MAX];
+    int e = store_delete(ms->store, c->res->store_key, c->ns, c->name, 0, NULL, NULL);
+    if (e < 0 && e != -ENOENT)
+        log_warn("metaserver: removing a fetched copy failed", "name=%s err=%d", c->name, e);
+    cloudrv_key(key, sizeof(key), c->res, c->ns, c->name);
+    store_kv_delete(ms->store, key);
+    fetched_key(key, sizeof(key), c->res, c->ns, c->name);
+    store_kv_delete(ms->store, key);
 }
 
 static void get_reply(struct edgehub *hub, int err, const struct proto_message *reply, void *arg)
@@ -279,6 +356,8 @@ static void get_reply(struct edgehub *hub, int err, const struct proto_message *
         call_serve_locally(c);
         return;
     }
+    if (r.error && api_status_code(r.error) == 404)
+        forget_fetched(c->ms, c);
     if (call_answer_error(c, &r))
         return;
     if (!r.body || store_fetched(c->ms, c, r.body, r.body_len) < 0) {
@@ -292,16 +371,18 @@ static void get_reply(struct edgehub *hub, int err, const struct proto_message *
     store_on_commit(c->ms->store, get_committed, c);
 }
 
-/* True when the GET was taken (sent to the cloud). */
-static bool fetch_missing(struct metaserver *ms, struct http_request *req,
-                          const struct api_request_info *info, const struct api_resource *res)
+/* True when the GET was taken (sent to the cloud): the store lacks the
+ * object, or holds a copy fetched earlier that the cloud does not keep
+ * current (the fetched mark). */
+static bool fetch_from_cloud(struct metaserver *ms, struct http_request *req,
+                             const struct api_request_info *info, const struct api_resource *res)
 {
     const char *ns = res->namespaced ? info->ns : "";
     char *text = NULL;
-    if (store_get_text(ms->store, res->store_key, ns, info->name, &text, NULL) != -ENOENT) {
-        free(text);
+    int found = store_get_text(ms->store, res->store_key, ns, info->name, &text, NULL);
+    free(text);
+    if (found != -ENOENT && (found < 0 || !is_fetched(ms, res, ns, info->name)))
         return false;
-    }
     char key[APPLICATION_KEY_MAX];
     struct api_request_info ri = *info;
     ri.ns = ns;
@@ -793,7 +874,7 @@ static bool intercept(struct api_server *s, struct http_request *req,
     if (info->verb == API_VERB_GET) {
         if (*info->subresource || !*info->name || !online(ms))
             return false;
-        return fetch_missing(ms, req, info, res);
+        return fetch_from_cloud(ms, req, info, res);
     }
     if (info->verb == API_VERB_DELETECOLLECTION) {
         respond_status(

@@ -2,11 +2,12 @@
 
 The fake cloud answers MetaServer's Applications (reference §4.8) from a dict
 of "cloud" objects: a GET of an object the node's store lacks is asked of the
-cloud and stored, which is how these tests fill the store (there is no
-MetaManager in this tree yet). Writes reach the cloud as Applications and
-are recorded; /version is passed through and cached. The tests run in file
-order: online first, then the cloud goes away, then edgecore restarts
-offline.
+cloud and stored, which is how these tests fill the store; such a fetched
+copy is asked for again at each GET while online, until the cloud delivers
+the object (a downstream insert, applied by MetaManager). Writes reach the
+cloud as Applications and are recorded; /version is passed through and
+cached. The tests run in file order: online first, then the cloud goes away,
+then edgecore restarts offline.
 """
 import base64
 import json
@@ -289,6 +290,53 @@ def test_malformed_requests_are_400(env):
     assert code == 400 and json.loads(body)["reason"] == "BadRequest"
 
 
+def gets_of(cloud, key):
+    with cloud.lock:
+        return sum(1 for a in cloud.apps if a["Verb"] == "get" and a["Key"] == key)
+
+
+def test_fetched_objects_are_asked_again_until_delivered(env):
+    """A copy fetched on demand is not kept current by the cloud: online, each
+    GET asks again; a cloud 404 removes it; a downstream insert makes it the
+    cloud's (served locally from then on)."""
+    cloud, edge = env
+    key = "/core/v1/configmaps/default/cm3"
+    path = "/api/v1/namespaces/default/configmaps/cm3"
+
+    def get():
+        code, body = edge.raw("GET", path)
+        return code, json.loads(body)
+    cloud.objects[key] = configmap("cm3", 1100, {"k": "1"})
+    code, obj = get()
+    assert code == 200 and obj["data"] == {"k": "1"} and gets_of(cloud, key) == 1
+    rv1 = obj["metadata"]["resourceVersion"]
+    # the same version again: asked, nothing rewritten
+    code, obj = get()
+    assert obj["metadata"]["resourceVersion"] == rv1 and gets_of(cloud, key) == 2
+    # the cloud changed it: the next GET has the newer one
+    cloud.objects[key] = configmap("cm3", 1101, {"k": "2"})
+    code, obj = get()
+    assert code == 200 and obj["data"] == {"k": "2"} and gets_of(cloud, key) == 3
+    assert obj["metadata"]["resourceVersion"] != rv1
+    # kubectl's Tables go the same way
+    assert "cm3" in edge.kubectl("get", "configmap", "cm3").stdout
+    # the cloud deleted it: 404 and the local copy is gone (LISTs are local)
+    del cloud.objects[key]
+    code, obj = get()
+    assert code == 404 and obj["reason"] == "NotFound"
+    assert "cm3" not in edge.kubectl("get", "configmaps", "-o", "name").stdout
+    # fetched again, then delivered by the cloud: the mark goes
+    cloud.objects[key] = configmap("cm3", 1102, {"k": "3"})
+    assert get()[1]["data"] == {"k": "3"}
+    n = gets_of(cloud, key)
+    m = fakecloud.message("insert", "default/configmap/cm3", configmap("cm3", 1103, {"k": "4"}))
+    edge.session.send(m)
+    edge.session.expect(lambda a: a["header"].get("parent_msg_id") == m["header"]["msg_id"])
+    cloud.objects[key] = configmap("cm3", 1104, {"k": "never asked"})
+    code, obj = get()
+    assert code == 200 and obj["data"] == {"k": "4"} and gets_of(cloud, key) == n
+
+
 def test_offline(env):
     cloud, edge = env
     # FakeCloud.stop() only closes the listening socket, which a thread blocked
@@ -307,6 +355,10 @@ def test_offline(env):
     out = edge.kubectl("get", "pods", "-o", "wide").stdout
     assert "p1" in out and "p2" in out
     assert "cm1" in edge.kubectl("get", "configmaps").stdout
+    # a fetched copy (asked again while online) is served from the store
+    n = len(cloud.apps)
+    cm = json.loads(edge.kubectl("get", "configmap", "cm1", "-o", "json").stdout)
+    assert cm["data"] == {"k": "v"} and len(cloud.apps) == n
     # /version from the cache
     code, body = edge.raw("GET", "/version")
     assert code == 200 and json.loads(body)["gitVersion"] == "v1.29.0-cloud"

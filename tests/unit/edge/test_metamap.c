@@ -101,6 +101,9 @@ static void test_cloudrv_record(void **state)
     assert_true(meta_cloudrv_key(&t, key, sizeof(key)) > 0);
     assert_string_equal(key, "cloudrv/core/v1/configmaps/default/cm1");
     assert_int_equal(meta_cloudrv_key(&t, key, 10), -ENOSPC);
+    assert_true(meta_fetched_key(&t, key, sizeof(key)) > 0);
+    assert_string_equal(key, "fetched/core/v1/configmaps/default/cm1");
+    assert_int_equal(meta_fetched_key(&t, key, 10), -ENOSPC);
 
     struct meta_cloudrv r = {.uid = "u-1", .rv = "273"}, back;
     char *text = meta_cloudrv_encode(&r);
