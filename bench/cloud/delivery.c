@@ -522,19 +522,9 @@ static int write_config(const char *path, const char *shared, const char *kubeco
             "kubeAPIConfig:\n"
             "  kubeConfig: %s\n"
             "leaderelection:\n"
-            "  leaderElect: false\n"
-            "modules:\n"
-            "  cloudHub:\n"
-            "    advertiseAddress: [127.0.0.1]\n"
-            "    keepaliveInterval: 30\n"
-            "    nodeLimit: %u\n"
-            "    tlsCAFile: %s/ca/rootCA.crt\n"
-            "    tlsCAKeyFile: %s/ca/rootCA.key\n"
-            "    tlsCertFile: %s/certs/server.crt\n"
-            "    tlsPrivateKeyFile: %s/certs/server.key\n"
-            "    websocket: {address: 127.0.0.1, port: %d}\n"
-            "    https: {address: 127.0.0.1, port: %d}\n",
-            kubeconfig, n + 100, shared, shared, shared, shared, ws_port, https_port);
+            "  leaderElect: false\n",
+            kubeconfig);
+    write_cloudhub_modules(f, n, shared, ws_port, https_port);
     return fclose(f) == 0 ? 0 : -1;
 }
 

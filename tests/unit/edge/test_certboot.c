@@ -50,21 +50,31 @@ static void test_token_split(void **state)
     assert_int_equal(certboot_token_split(NULL, hash, &jwt), -EINVAL);
 }
 
-static void test_rotation_delay(void **state)
+/* Writes a certificate valid for 100 days to a new file named from the
+ * template path; its validity in *nb, *na (Unix seconds). */
+static void cert_file(char *path, int64_t *nb, int64_t *na)
 {
-    char path[] = "/tmp/cedge-certboot-XXXXXX";
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    int64_t nb, na;
-
-    (void)state;
     int fd = mkstemp(path);
+
     assert_true(fd >= 0);
     close(fd);
     assert_int_equal(pki_key_generate(&key), 0);
     assert_int_equal(pki_ca_create(key, "edge", 100, &cert), 0);
     assert_int_equal(pki_cert_save_pem(cert, path), 0);
-    assert_int_equal(pki_cert_validity(cert, &nb, &na), 0);
+    assert_int_equal(pki_cert_validity(cert, nb, na), 0);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+static void test_rotation_delay(void **state)
+{
+    char path[] = "/tmp/cedge-certboot-XXXXXX";
+    int64_t nb, na;
+
+    (void)state;
+    cert_file(path, &nb, &na);
     int64_t life = na - nb;
     for (int i = 0; i < 50; i++) {
         int64_t d = certboot_rotation_delay_ms(path, nb);
@@ -75,8 +85,6 @@ static void test_rotation_delay(void **state)
     assert_int_equal(certboot_rotation_delay_ms(path, nb + life * 9 / 10 + 1), 0);
     assert_true(certboot_rotation_delay_ms("/nonexistent/cert.pem", nb) < 0);
     unlink(path);
-    X509_free(cert);
-    EVP_PKEY_free(key);
 }
 
 /* After a failed renewal: a quarter of the remaining lifetime within [1 s, 60 s],
@@ -85,18 +93,10 @@ static void test_rotation_delay(void **state)
 static void test_retry_delay(void **state)
 {
     char path[] = "/tmp/cedge-certboot-XXXXXX";
-    EVP_PKEY *key = NULL;
-    X509 *cert = NULL;
     int64_t nb, na;
 
     (void)state;
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(pki_key_generate(&key), 0);
-    assert_int_equal(pki_ca_create(key, "edge", 100, &cert), 0);
-    assert_int_equal(pki_cert_save_pem(cert, path), 0);
-    assert_int_equal(pki_cert_validity(cert, &nb, &na), 0);
+    cert_file(path, &nb, &na);
     assert_int_equal(certboot_retry_delay_ms(path, nb), 60000); /* days left: the cap */
     assert_int_equal(certboot_retry_delay_ms(path, na - 240), 60000);
     assert_int_equal(certboot_retry_delay_ms(path, na - 200), 50000);
@@ -109,8 +109,6 @@ static void test_retry_delay(void **state)
         assert_true(certboot_retry_delay_ms(path, na - left) < left * 1000);
     assert_true(certboot_retry_delay_ms("/nonexistent/cert.pem", nb) < 0);
     unlink(path);
-    X509_free(cert);
-    EVP_PKEY_free(key);
 }
 
 static void test_ensure_needs_token(void **state)
